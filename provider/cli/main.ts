@@ -1,0 +1,32 @@
+// The `netpersona` command: one surface for the lab, the environment check, discovery and reports.
+import { Command, CommanderError } from "commander";
+
+import { registerDoctor } from "./doctor";
+import { registerLab } from "./lab";
+
+export function buildProgram(): Command {
+  const program = new Command("netpersona")
+    .description("Network personas for Linux hosts: lab, environment check, discovery, reports")
+    .version(require("../../../package.json").version)
+    .showHelpAfterError();
+  registerDoctor(program);
+  registerLab(program);
+  return program;
+}
+
+/** Runs the CLI; errors print one clear line (no stack trace) and exit non-zero. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`netpersona: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.NETPERSONA_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Provides the Pulumi engine offline (`make pulumi`).
+#
+# 1. A `pulumi` already on PATH is used when it is v3 and not older than the @pulumi/pulumi SDK we pin.
+# 2. Otherwise the CLI is built from the Go module proxy through our wrapper module (tools/pulumi-build),
+#    with its version set at link time, and cached in ~/.cache/netpersona/pulumi-<version>/bin.
+# 3. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
+#    package) is copied into the same bin folder, because the engine looks for plugins next to `pulumi`
+#    or on PATH, never in node_modules.
+# Prints the bin folder to put on PATH as its last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+version="v$(node -p 'require(process.argv[1]).version' "$here/node_modules/@pulumi/pulumi/package.json" 2>/dev/null || true)"
+if [ "$version" = "v" ]; then
+  echo "pulumi.sh: node_modules/@pulumi/pulumi is missing: run 'npm ci' first (make deps does)" >&2
+  exit 1
+fi
+cache="${NETPERSONA_CACHE:-$HOME/.cache/netpersona}/pulumi-$version/bin"
+mkdir -p "$cache"
+log() { printf 'pulumi.sh: %s\n' "$*" >&2; }
+
+# vercmp A B: true when A >= B (both vX.Y.Z).
+vge() { [ "$(printf '%s\n%s\n' "${1#v}" "${2#v}" | sort -V | head -n1)" = "${2#v}" ]; }
+
+engine=""
+if existing=$(command -v pulumi 2>/dev/null) && [ "$existing" != "$cache/pulumi" ]; then
+  have=$("$existing" version 2>/dev/null | head -n1 || true)
+  if [[ "$have" =~ ^v3\.[0-9]+\.[0-9]+$ ]] && vge "$have" "$version"; then
+    log "using $existing ($have, compatible with SDK $version)"
+    engine="$existing"
+  else
+    log "ignoring $existing: version '${have:-unknown}' is not v3 >= $version"
+  fi
+fi
+
+if [ -z "$engine" ] && [ -x "$cache/pulumi" ] && [ "$("$cache/pulumi" version 2>/dev/null)" = "$version" ]; then
+  log "cached: $cache/pulumi ($version)"
+  engine="$cache/pulumi"
+fi
+
+if [ -z "$engine" ]; then
+  command -v go >/dev/null || { log "Go is required to build the Pulumi CLI offline; install Go >= 1.25"; exit 1; }
+  want=$(sed -n 's#.*github.com/pulumi/pulumi/pkg/v3 \(v[0-9.]*\).*#\1#p' "$here/tools/pulumi-build/go.mod" | head -n1)
+  if [ "$want" != "$version" ]; then
+    log "tools/pulumi-build/go.mod pins pkg/v3 $want but @pulumi/pulumi is $version: update both together"
+    exit 1
+  fi
+  log "building pulumi $version from the Go module proxy (first time only; several minutes on 2 cores)"
+  start=$(date +%s)
+  tmp="$cache/pulumi.tmp.$$"
+  if ! (cd "$here/tools/pulumi-build" && go build -trimpath -o "$tmp" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) 2>"$cache/build.log"; then
+    rm -f "$tmp"
+    log "the build failed; the module that failed and why:"
+    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/build.log" | head -20 >&2 || tail -20 "$cache/build.log" >&2
+    log "full log: $cache/build.log"
+    exit 1
+  fi
+  mv -f "$tmp" "$cache/pulumi"
+  log "built $cache/pulumi in $(( $(date +%s) - start )) s"
+  engine="$cache/pulumi"
+fi
+
+# The dynamic-provider plugin: a small script shipped in @pulumi/pulumi that runs node on its provider host.
+plugin="$here/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+[ -f "$plugin" ] || { log "missing $plugin: reinstall @pulumi/pulumi"; exit 1; }
+# A copy, not a link: the script resolves @pulumi/pulumi from the program's folder, so one copy serves
+# every checkout.
+install -m 0755 "$plugin" "$cache/pulumi-resource-pulumi-nodejs"
+[ "$engine" = "$cache/pulumi" ] || ln -sfn "$engine" "$cache/pulumi"
+log "engine: $("$cache/pulumi" version) at $cache"
+echo "$cache"

@@ -1,0 +1,3 @@
+// pulumi-netpersona: what users import in their Pulumi programs.
+export { Persona, type PersonaArgs, type PersonaDefinition, type RouteHintArgs } from "./persona";
+export { PACKAGE_VERSION } from "./shim";
