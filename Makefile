@@ -10,7 +10,7 @@ export PATH := $(PULUMI_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 
-.PHONY: help deps system-deps node-deps pulumi build lint test unit bench clean
+.PHONY: help deps system-deps node-deps pulumi build lint test schema bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -41,6 +41,9 @@ lint: node-deps ## eslint + prettier
 
 test: deps build lint ## install, build, lint, then every test (mocha)
 	mocha
+
+schema: build ## regenerate schema.json from the zod schemas
+	node dist/scripts/gen-schema.js
 
 bench: deps build ## benchmarks: writes bench/results.json and bench/RESULTS.md
 	node dist/bench/run.js

@@ -82,7 +82,8 @@ export const routeHintSchema = z
     dev: ifname.optional().describe("Egress device for this prefix."),
     metric: z.int().min(0).max(4294967295).optional().describe("Route metric (lower wins)."),
   })
-  .describe("An extra prefix the persona covers, with an optional gateway, device and metric.");
+  .describe("An extra prefix the persona covers, with an optional gateway, device and metric.")
+  .meta({ title: "RouteHint" });
 
 export const qosSchema = z
   .strictObject({
@@ -90,6 +91,7 @@ export const qosSchema = z
       .enum(QOS_CLASS_NAMES as [QosClass, ...QosClass[]], {
         error: `must be one of the RFC 4594 classes: ${QOS_CLASS_NAMES.join(", ")}`,
       })
+      .meta({ title: "QosClass" })
       .describe("RFC 4594 service class; mapped to its DSCP code point."),
     htbPriority: z
       .int()
@@ -98,7 +100,8 @@ export const qosSchema = z
       .optional()
       .describe("Optional local htb priority (0 highest, 7 lowest) for the marked traffic."),
   })
-  .describe("Quality of service: the traffic class marked on the host's outgoing packets.");
+  .describe("Quality of service: the traffic class marked on the host's outgoing packets.")
+  .meta({ title: "Qos" });
 
 export const dnsSchema = z
   .strictObject({
@@ -110,7 +113,8 @@ export const dnsSchema = z
     search: z.array(domain).max(6, "at most 6 search domains").default([]).describe("Search domains."),
     options: z.array(resolvOption).default([]).describe("resolv.conf options, e.g. timeout:1."),
   })
-  .describe("DNS server preference.");
+  .describe("DNS server preference.")
+  .meta({ title: "Dns" });
 
 export const routesSchema = z
   .strictObject({
@@ -119,13 +123,15 @@ export const routesSchema = z
     metric: z.int().min(0).max(4294967295).optional().describe("Metric of the default route."),
     prefixes: z.array(routeHintSchema).max(64).default([]).describe("Extra prefixes the persona covers."),
   })
-  .describe("Routing hints: preferred egress gateway or device, metrics, extra prefixes.");
+  .describe("Routing hints: preferred egress gateway or device, metrics, extra prefixes.")
+  .meta({ title: "Routes" });
 
 /** The persona definition. Every field is optional: a persona manages exactly the fields it sets. */
 export const personaSchema = z
   .strictObject({
     congestionControl: z
       .enum(CONGESTION_CONTROLS, { error: `must be one of: ${CONGESTION_CONTROLS.join(", ")}` })
+      .meta({ title: "CongestionControl" })
       .optional()
       .describe("TCP congestion control for the routes the persona covers."),
     mtu: z
@@ -136,6 +142,7 @@ export const personaSchema = z
       .describe("MTU in bytes."),
     mtuScope: z
       .enum(["route", "link", "both"], { error: "must be one of: route, link, both" })
+      .meta({ title: "MtuScope" })
       .default("route")
       .describe("Where the MTU applies: per-route `mtu lock` (default), the link, or both."),
     qos: qosSchema.optional(),
@@ -158,7 +165,8 @@ export const personaSchema = z
       });
     }
   })
-  .describe("A network persona: congestion control, MTU, QoS class, DNS preference and routing hints.");
+  .describe("A network persona: congestion control, MTU, QoS class, DNS preference and routing hints.")
+  .meta({ title: "PersonaDefinition" });
 
 export type PersonaInput = z.input<typeof personaSchema>;
 export type Persona = z.output<typeof personaSchema>;
