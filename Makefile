@@ -33,6 +33,9 @@ deps: system-deps node-deps pulumi ## everything the tests and the demo need
 
 build: node-deps ## compile TypeScript to dist/
 	tsc -p tsconfig.json
+	bash scripts/bundle-agent.sh
+	esbuild provider/bootstrap/supervisor.ts --bundle --platform=node --target=node20 --format=cjs \
+	  --log-level=warning --outfile=dist/agent/netpersona-supervisor.js
 	chmod +x bin/netpersona
 
 lint: node-deps ## eslint + prettier

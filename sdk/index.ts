@@ -1,4 +1,8 @@
 // pulumi-netpersona: what users import in their Pulumi programs.
 export { Persona, type PersonaArgs, type PersonaDefinition, type RouteHintArgs } from "./persona";
-export { PACKAGE_VERSION } from "./shim";
+export { StackCa, type StackCaArgs } from "./stack-ca";
+export { Agent, type AgentArgs, type ConnectionArgs, type InterfaceInfo } from "./agent";
+export { PersonaAttachment, type PersonaAttachmentArgs } from "./attachment";
 export { loadPersonas, PersonaFileError } from "../provider/persona/files";
+export { PACKAGE_VERSION } from "./shim";
+export { labInventory, labAgentArgs, type LabHost, type LabInventory } from "./lab";

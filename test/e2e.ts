@@ -5,8 +5,10 @@
 // function. The Automation API hosts the program in this process and hands the engine its address, so no
 // separate language-host binary is needed. Each project gets a work folder under .e2e/ inside the repository,
 // so the dynamic-provider process resolves `pulumi-netpersona` from the repository's node_modules.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 
 import {
   LocalWorkspace,
@@ -17,6 +19,8 @@ import {
 } from "@pulumi/pulumi/automation";
 
 import { cachedPulumiBin } from "../provider/cli/doctor";
+
+const execFileP = promisify(execFile);
 
 export const REPO = resolve(__dirname, "..", "..");
 const E2E_ROOT = join(REPO, ".e2e");
@@ -43,11 +47,16 @@ export class E2EProject {
   private constructor(
     readonly stack: Stack,
     dir: string,
+    private readonly envVars: Record<string, string>,
   ) {
     this.dir = dir;
   }
 
   static async create(opts: ProjectOptions): Promise<E2EProject> {
+    // The serialized providers require the package by name; in this repository that resolves through
+    // node_modules/pulumi-netpersona -> .. (made by `make`, re-made here because `npm install` prunes it).
+    const self = join(REPO, "node_modules", "pulumi-netpersona");
+    if (!existsSync(self)) symlinkSync("..", self);
     const dir = join(E2E_ROOT, opts.name);
     rmSync(dir, { recursive: true, force: true });
     const backend = join(dir, "backend");
@@ -72,7 +81,7 @@ export class E2EProject {
     for (const [key, { value, secret }] of Object.entries(opts.config ?? {})) {
       await stack.setConfig(key, { value, secret: !!secret });
     }
-    return new E2EProject(stack, dir);
+    return new E2EProject(stack, dir, envVars);
   }
 
   async preview(): Promise<PreviewResult & CapturedRun> {
@@ -91,9 +100,10 @@ export class E2EProject {
     return r;
   }
 
+  /** `pulumi up` without --diff, whose display hides the providers' progress lines. */
   async up(): Promise<UpResult & CapturedRun> {
     const out = capture();
-    const r = await this.stack.up({ diff: true, onOutput: out.push, color: "never" });
+    const r = await this.stack.up({ onOutput: out.push, color: "never" });
     return { ...r, stdout: out.text(), stderr: "" };
   }
 
@@ -114,11 +124,15 @@ export class E2EProject {
     return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
   }
 
-  /** `pulumi stack export`: the raw deployment, as stored in the backend. */
+  /** `pulumi stack export`: the deployment as stored in the backend. */
   async exportState(): Promise<{ deployment: { resources?: Array<Record<string, unknown>> } }> {
-    return (await this.stack.exportStack()) as unknown as {
-      deployment: { resources?: Array<Record<string, unknown>> };
-    };
+    // As a user runs it: secrets stay encrypted (the Automation API's exportStack shows them).
+    const { stdout } = await execFileP("pulumi", ["stack", "export", "--stack", "e2e"], {
+      cwd: this.dir,
+      env: { ...process.env, ...this.envVars },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return JSON.parse(stdout);
   }
 
   /** Destroys what is left (best effort), removes the stack and its folder. */

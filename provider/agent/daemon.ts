@@ -1,0 +1,96 @@
+// The agent daemon: loads its certificates and state, serves the agent API over mutual TLS only (clients must
+// present a certificate signed by the stack CA; plaintext and unknown CAs are refused in the handshake), and
+// shuts down cleanly on SIGTERM/SIGINT. State survives kill -9 (see state.ts).
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+
+import * as grpc from "@grpc/grpc-js";
+
+import type { HostController } from "./host/api";
+import { createAgentServer, type AgentServer } from "./server";
+import { StateStore } from "./state";
+import { AGENT_VERSION } from "./version";
+
+export interface DaemonOptions {
+  /** host:port or [v6]:port; port 0 picks a free port (printed on the "listening" line). */
+  listen: string;
+  stateDir: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export interface TlsMaterial {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Checks `host:port` / `[v6]:port` and returns it unchanged. */
+export function checkListenAddress(addr: string): string {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(addr);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  const family = host ? isIP(host) : 0;
+  if (!m || family === 0 || (m[1] !== undefined && family !== 6) || port > 65535) {
+    throw new Error(`--listen: '${addr}' must be IPv4:PORT or [IPv6]:PORT, e.g. 10.0.0.2:7443 or [::1]:7443`);
+  }
+  return addr;
+}
+
+/** mTLS server credentials: our certificate chain, and client certificates required and checked against the CA. */
+export function serverCredentials(tls: TlsMaterial): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(
+    Buffer.from(tls.caPem),
+    [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }],
+    true,
+  );
+}
+
+async function readPem(flag: string, path: string, kind: RegExp): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new Error(`${flag}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!kind.test(text))
+    throw new Error(`${flag}: ${path} holds no ${kind.source.replace(/\\/g, "")} PEM block`);
+  return text;
+}
+
+export async function loadTls(o: DaemonOptions): Promise<TlsMaterial> {
+  return {
+    caPem: await readPem("--ca", o.caFile, /-----BEGIN CERTIFICATE-----/),
+    certPem: await readPem("--cert", o.certFile, /-----BEGIN CERTIFICATE-----/),
+    keyPem: await readPem("--key", o.keyFile, /-----BEGIN (EC |)PRIVATE KEY-----/),
+  };
+}
+
+export function logLine(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** Starts the daemon; resolves once it listens, with the server and the bound port. */
+export async function startDaemon(
+  o: DaemonOptions,
+  host: HostController,
+): Promise<{ agent: AgentServer; port: number }> {
+  const listen = checkListenAddress(o.listen);
+  const tls = await loadTls(o);
+  const store = await StateStore.open(o.stateDir);
+  const agent = await createAgentServer({ host, store, version: AGENT_VERSION, log: logLine });
+  const port = await agent.listen(listen, serverCredentials(tls));
+  const shown = listen.replace(/:\d+$/, `:${port}`);
+  logLine(`netpersona-agent ${AGENT_VERSION} listening on ${shown} (mTLS), state in ${o.stateDir}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logLine(`${signal}: stopping`);
+    agent.close().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  return { agent, port };
+}

@@ -1,0 +1,93 @@
+// Handler plumbing shared by the agent's RPCs: one log line per request (method, peer, client certificate,
+// status, duration; never request bodies or keys) and every failure turned into a typed gRPC status.
+import type * as grpc from "@grpc/grpc-js";
+
+import { toAgentError, toServiceError, type AgentError } from "./errors";
+
+export type Log = (line: string) => void;
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function clientName(call: Pick<AnyCall, "getAuthContext">): string {
+  const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
+  return cn ? JSON.stringify(cn) : "-";
+}
+
+export function logRequest(
+  log: Log,
+  method: string,
+  call: Pick<AnyCall, "getAuthContext" | "getPeer">,
+  started: number,
+  outcome: string,
+): void {
+  log(`${method} peer=${call.getPeer()} client=${clientName(call)} ${outcome} ${Date.now() - started}ms`);
+}
+
+function outcomeOf(err: AgentError): string {
+  return `${err.codeName}: ${err.message.split("\n")[0]}`;
+}
+
+/** A unary handler from an async function. */
+export function unary<Req, Res>(
+  log: Log,
+  method: string,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = Date.now();
+    fn(call.request, call).then(
+      (res) => {
+        logRequest(log, method, call, started, "OK");
+        callback(null, res);
+      },
+      (err: unknown) => {
+        const e = toAgentError(err);
+        logRequest(log, method, call, started, outcomeOf(e));
+        callback(toServiceError(e));
+      },
+    );
+  };
+}
+
+/** A server-streaming handler from an async function that writes to the call and resolves when done. */
+export function serverStream<Req, Res>(
+  log: Log,
+  method: string,
+  fn: (req: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const started = Date.now();
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort(new Error("cancelled by the client")));
+    fn(call.request, call, ac.signal).then(
+      () => {
+        logRequest(log, method, call, started, ac.signal.aborted ? "CANCELLED" : "OK");
+        if (!ac.signal.aborted) call.end();
+      },
+      (err: unknown) => {
+        const e = toAgentError(err);
+        logRequest(log, method, call, started, outcomeOf(e));
+        if (!ac.signal.aborted) call.emit("error", toServiceError(e));
+      },
+    );
+  };
+}
+
+/** Writes one message, waiting for the stream to drain when its buffer is full. */
+export function write<Res>(call: grpc.ServerWritableStream<unknown, Res>, msg: Res): Promise<void> {
+  return new Promise((resolve) => {
+    if (call.write(msg) || call.cancelled) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("cancelled", done);
+  });
+}
+
+export { toAgentError };

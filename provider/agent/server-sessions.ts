@@ -1,0 +1,176 @@
+// The agent's session, feedback, metrics and discovery RPCs. Sessions are recorded and streamed here; the
+// loop that drives them (SessionRunner), the probes (MetricsSource) and the classifier (DiscoverySource)
+// are injected. A missing one makes its RPC answer UNIMPLEMENTED, saying so.
+import { isIP } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import * as grpc from "@grpc/grpc-js";
+
+import { personaFromWire } from "../proto/persona";
+import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
+import type { DiscoverRequest__Output } from "../proto/gen/netpersona/agent/v1/DiscoverRequest";
+import type { DiscoverResponse } from "../proto/gen/netpersona/agent/v1/DiscoverResponse";
+import type { MetricsSample } from "../proto/gen/netpersona/agent/v1/MetricsSample";
+import type { Peer__Output } from "../proto/gen/netpersona/agent/v1/Peer";
+import { AgentError, invalidArgument, toServiceError } from "./errors";
+import { logRequest, serverStream, toAgentError, unary, write, type Log } from "./rpc";
+import { policyFromWire, sessionToWire, eventToWire } from "./session-wire";
+import type { SessionEventRecord, SessionRunner, SessionStore } from "./sessions";
+
+export interface MetricsSource {
+  /** One sample towards `peers` (seq and time are stamped by the server). */
+  sample(peers: Peer__Output[], probesPerSample: number, signal: AbortSignal): Promise<MetricsSample>;
+}
+
+export interface DiscoverySource {
+  discover(req: DiscoverRequest__Output, signal?: AbortSignal): Promise<DiscoverResponse>;
+}
+
+function unimplemented(what: string): AgentError {
+  return new AgentError(grpc.status.UNIMPLEMENTED, `${what} is not available in this agent build`);
+}
+
+export function sessionHandlers(deps: {
+  log: Log;
+  sessions: SessionStore;
+  runner?: SessionRunner;
+  metrics?: MetricsSource;
+  discovery?: DiscoverySource;
+}): Pick<
+  AgentHandlers,
+  "StreamMetrics" | "Discover" | "StartSession" | "GetSession" | "WatchSession" | "AbortSession" | "Feedback"
+> {
+  const { log, sessions } = deps;
+  return {
+    StartSession: unary(log, "StartSession", async (req) => {
+      const source = personaFromWire(req.source_persona, "source_persona");
+      const failures = source.ok ? [] : [...source.failures];
+      if (isIP(req.peer_address) === 0) {
+        failures.push({ property: "peer_address", reason: "must be an IPv4 or IPv6 address" });
+      }
+      const policy = policyFromWire(req.policy, failures);
+      if (failures.length > 0 || !source.ok) throw invalidArgument(failures);
+      if (!deps.runner) throw unimplemented("StartSession (no session runner)");
+      const now = Date.now();
+      const { record, created } = await sessions.create({
+        id: sessions.validId(req.session_id),
+        state: "SESSION_STATE_PENDING",
+        weight: 0,
+        converged: false,
+        policy,
+        sourcePersona: source.value,
+        shadowPersona: source.value,
+        sourceAgent: req.source_agent,
+        peerAddress: req.peer_address,
+        startedUnixMs: now,
+        updatedUnixMs: now,
+        reason: "",
+        events: [],
+      });
+      if (created) sessions.launch(record.id, deps.runner, log);
+      return sessionToWire(record);
+    }),
+    GetSession: unary(log, "GetSession", async (req) => sessionToWire(sessions.get(req.session_id))),
+    AbortSession: unary(log, "AbortSession", async (req) =>
+      sessionToWire(
+        await sessions.abort(req.session_id, req.reason || "aborted by the client", req.rollback),
+      ),
+    ),
+    WatchSession: serverStream(log, "WatchSession", async (req, call, signal) => {
+      const id = req.session_id;
+      sessions.get(id);
+      let next = Math.max(1, Number(req.from_seq));
+      const queue: SessionEventRecord[] = [];
+      let wake: (() => void) | undefined;
+      const stopFollowing = sessions.follow(id, (e) => {
+        queue.push(e);
+        wake?.();
+      });
+      try {
+        for (;;) {
+          const history = sessions.get(id).events.filter((e) => e.seq >= next);
+          for (const e of [...history, ...queue.splice(0)]) {
+            if (e.seq < next) continue;
+            await write(call, eventToWire(e));
+            next = e.seq + 1;
+          }
+          if (sessions.isFinal(id) || signal.aborted) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+          wake = undefined;
+        }
+      } finally {
+        stopFollowing();
+      }
+    }),
+    Feedback: (call) => {
+      const started = Date.now();
+      let count = 0;
+      let ended = false;
+      const fail = (err: unknown) => {
+        if (ended) return;
+        ended = true;
+        const e = toAgentError(err);
+        logRequest(log, "Feedback", call, started, `${e.codeName}: ${e.message} after ${count} reports`);
+        call.emit("error", toServiceError(e));
+      };
+      call.on("data", (r) => {
+        try {
+          const s = sessions.noteFeedback(r.session_id, {
+            seq: Number(r.seq),
+            rttMs: r.rtt_ms,
+            retransmissions: Number(r.retransmissions),
+            throughputBps: r.throughput_bps,
+            degraded: r.degraded,
+            note: r.note,
+          });
+          count++;
+          call.write({
+            session_id: s.id,
+            ack_seq: r.seq,
+            weight: s.weight,
+            state: s.state,
+            converged: s.converged,
+          });
+        } catch (err) {
+          fail(err);
+        }
+      });
+      call.on("end", () => {
+        if (ended) return;
+        ended = true;
+        logRequest(log, "Feedback", call, started, `OK ${count} reports`);
+        call.end();
+      });
+      call.on("error", fail);
+    },
+    StreamMetrics: serverStream(log, "StreamMetrics", async (req, call, signal) => {
+      if (!deps.metrics) throw unimplemented("StreamMetrics (no metrics source)");
+      const failures = req.peers.flatMap((p, i) =>
+        isIP(p.address) === 0
+          ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }]
+          : [],
+      );
+      if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });
+      if (req.interval_ms < 100) failures.push({ property: "interval_ms", reason: "must be at least 100" });
+      if (failures.length > 0) throw invalidArgument(failures);
+      for (let seq = 1; req.max_samples === 0 || seq <= req.max_samples; seq++) {
+        const sample = await deps.metrics.sample(req.peers, Math.max(1, req.probes_per_sample), signal);
+        if (signal.aborted) return;
+        await write(call, { ...sample, seq, time_unix_ms: Date.now() });
+        if (seq === req.max_samples) return;
+        await sleep(req.interval_ms, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return;
+      }
+    }),
+    Discover: unary(log, "Discover", async (req) => {
+      if (!deps.discovery) throw unimplemented("Discover (no flow classifier)");
+      if (req.window_seconds < 1 || req.window_seconds > 600) {
+        throw invalidArgument([{ property: "window_seconds", reason: "must be 1..600 seconds" }]);
+      }
+      return deps.discovery.discover(req);
+    }),
+  };
+}

@@ -1,0 +1,150 @@
+// The agent's gRPC service: the persona and info RPCs here, sessions, feedback, metrics and discovery in
+// server-sessions.ts. The kernel is reached only through the HostController given to createAgentServer
+// (dependency injection: the daemon passes the real one, unit tests a fake).
+import * as grpc from "@grpc/grpc-js";
+
+import type { Persona } from "../persona/schema";
+import { loadAgentApi } from "../proto/load";
+import { personaFromWire, personaToWire } from "../proto/persona";
+import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
+import type { Persona__Output as WirePersonaOut } from "../proto/gen/netpersona/agent/v1/Persona";
+import type { PlanStep } from "./host/api";
+import type { HostController } from "./host/api";
+import { invalidArgument } from "./errors";
+import { capabilities, hostName, listInterfaces } from "./info";
+import { PersonaService } from "./personas";
+import { unary, type Log } from "./rpc";
+import { sessionHandlers, type DiscoverySource, type MetricsSource } from "./server-sessions";
+import { SessionStore, type SessionRunner } from "./sessions";
+import type { StateStore } from "./state";
+
+export interface AgentServerOptions {
+  host: HostController;
+  store: StateStore;
+  version: string;
+  log?: Log;
+  /** The adjustment engine; without it StartSession answers UNIMPLEMENTED. */
+  sessionRunner?: SessionRunner;
+  /** Probes for StreamMetrics; without it StreamMetrics answers UNIMPLEMENTED. */
+  metrics?: MetricsSource;
+  /** Flow classifier for Discover; without it Discover answers UNIMPLEMENTED. */
+  discovery?: DiscoverySource;
+}
+
+export interface AgentServer {
+  readonly server: grpc.Server;
+  readonly personas: PersonaService;
+  readonly sessions: SessionStore;
+  /** Binds `address` (host:port, port 0 picks one) with `credentials`; resolves to the bound port. */
+  listen(address: string, credentials: grpc.ServerCredentials): Promise<number>;
+  /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function validPersona(m: WirePersonaOut | null, field: string): Persona {
+  const v = personaFromWire(m, field);
+  if (!v.ok) throw invalidArgument(v.failures);
+  return v.value;
+}
+
+const wireSteps = (steps: PlanStep[]) => steps.map((s) => ({ ...s, command: [...s.command] }));
+
+export async function createAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const startedUnixMs = Date.now();
+  const personas = new PersonaService(opts.host, opts.store, log);
+  const sessions = new SessionStore(opts.store);
+  await personas.resume();
+
+  const handlers: AgentHandlers = {
+    GetInfo: unary(log, "GetInfo", async () => {
+      const [interfaces, caps] = await Promise.all([listInterfaces(), capabilities()]);
+      const st = opts.store.get();
+      return {
+        status: "SERVING",
+        version: opts.version,
+        hostname: hostName(),
+        interfaces: interfaces.map((i) => ({ ...i, oper_state: i.operState })),
+        capabilities: {
+          congestion_controls_available: caps.congestionControlsAvailable,
+          congestion_controls_allowed: caps.congestionControlsAllowed,
+          tools: caps.tools,
+          kernel_release: caps.kernelRelease,
+        },
+        started_unix_ms: startedUnixMs,
+        has_snapshot: st.preSnapshot !== undefined,
+        pending_apply_id: st.pending?.id ?? "",
+      };
+    }),
+    GetPersona: unary(log, "GetPersona", async () => {
+      const g = await personas.get();
+      return {
+        live: personaToWire(g.live),
+        current: g.current ? personaToWire(g.current) : null,
+        pending: g.pending
+          ? {
+              apply_id: g.pending.id,
+              persona: personaToWire(g.pending.persona),
+              confirm_deadline_unix_ms: g.pending.deadlineUnixMs,
+            }
+          : null,
+        has_snapshot: g.hasSnapshot,
+      };
+    }),
+    PlanPersona: unary(log, "PlanPersona", async (req) => ({
+      steps: wireSteps(await personas.plan(validPersona(req.persona, "persona"))),
+    })),
+    ApplyPersona: unary(log, "ApplyPersona", async (req) => {
+      const r = await personas.apply(validPersona(req.persona, "persona"), req.confirm_timeout_seconds);
+      return {
+        apply_id: r.applyId,
+        steps: wireSteps(r.steps),
+        changed: r.changed,
+        live: personaToWire(r.live),
+        confirm_deadline_unix_ms: r.confirmDeadlineUnixMs,
+      };
+    }),
+    ConfirmApply: unary(log, "ConfirmApply", async (req) => ({
+      apply_id: req.apply_id,
+      current: personaToWire(await personas.confirm(req.apply_id)),
+    })),
+    RollbackApply: unary(log, "RollbackApply", async (req) => ({
+      apply_id: req.apply_id,
+      live: personaToWire(await personas.rollback(req.apply_id)),
+    })),
+    RestoreSnapshot: unary(log, "RestoreSnapshot", async () => {
+      const r = await personas.restore();
+      return { restored: r.restored, live: personaToWire(r.live) };
+    }),
+    ...sessionHandlers({
+      log,
+      sessions,
+      runner: opts.sessionRunner,
+      metrics: opts.metrics,
+      discovery: opts.discovery,
+    }),
+  };
+
+  const server = new grpc.Server();
+  server.addService(loadAgentApi().service, handlers);
+
+  return {
+    server,
+    personas,
+    sessions,
+    listen: (address, credentials) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      }),
+    close: (graceMs = 2000) =>
+      new Promise((resolve) => {
+        personas.stop();
+        sessions.stopAll();
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,232 @@
+// Migration sessions as the agent keeps them: a durable record with its full event history, watchers that
+// follow new events, and the feedback from the source agent. The adjustment loop itself is a SessionRunner
+// (the engine), injected into the server; this module only records, persists and distributes what it reports.
+import { EventEmitter } from "node:events";
+
+import type { Persona } from "../persona/schema";
+import { failedPrecondition, invalidArgument, notFound } from "./errors";
+import type { StateStore } from "./state";
+
+export type SessionStateName =
+  | "SESSION_STATE_PENDING"
+  | "SESSION_STATE_RUNNING"
+  | "SESSION_STATE_PAUSED"
+  | "SESSION_STATE_CONVERGED"
+  | "SESSION_STATE_ROLLED_BACK"
+  | "SESSION_STATE_ABORTED"
+  | "SESSION_STATE_FAILED";
+
+const FINAL: ReadonlySet<SessionStateName> = new Set([
+  "SESSION_STATE_CONVERGED",
+  "SESSION_STATE_ROLLED_BACK",
+  "SESSION_STATE_ABORTED",
+  "SESSION_STATE_FAILED",
+]);
+
+export interface SessionPolicy {
+  latencyHighMs: number;
+  lossMedium: number;
+  weightSteps: number[];
+  intervalMs: number;
+  failureLimit: number;
+  convergeIntervals: number;
+  maxDurationSeconds: number;
+  hysteresis: number;
+  dwellIntervals: number;
+}
+
+/** The metrics one decision was based on. */
+export interface MetricsSummary {
+  rttP50Ms: number;
+  rttP90Ms: number;
+  lossRatio: number;
+  jitterMs: number;
+  throughputBps: number;
+  pathMtu: number;
+}
+
+export interface SessionEventRecord {
+  sessionId: string;
+  seq: number;
+  timeUnixMs: number;
+  kind: string;
+  metrics?: MetricsSummary;
+  rule: string;
+  changes: { field: string; from: string; to: string }[];
+  reason: string;
+  weight: number;
+  converged: boolean;
+  state: SessionStateName;
+}
+
+export interface SessionRecord {
+  id: string;
+  state: SessionStateName;
+  weight: number;
+  converged: boolean;
+  policy: SessionPolicy;
+  sourcePersona: Persona;
+  shadowPersona: Persona;
+  blendedPersona?: Persona;
+  sourceAgent: string;
+  peerAddress: string;
+  startedUnixMs: number;
+  updatedUnixMs: number;
+  reason: string;
+  events: SessionEventRecord[];
+}
+
+/** What a runner reports; the store stamps session id, sequence number and time. */
+export type SessionUpdate = Omit<SessionEventRecord, "sessionId" | "seq" | "timeUnixMs"> & {
+  shadowPersona?: Persona;
+  blendedPersona?: Persona;
+};
+
+export interface FeedbackReport {
+  seq: number;
+  rttMs: number;
+  retransmissions: number;
+  throughputBps: number;
+  degraded: boolean;
+  note: string;
+}
+
+export interface SessionContext {
+  readonly session: Readonly<SessionRecord>;
+  /** Aborted when AbortSession is called or the agent stops. */
+  readonly signal: AbortSignal;
+  /** Records an event (persisted before it is sent to watchers) and updates the session with it. */
+  emit(update: SessionUpdate): Promise<void>;
+  /** The latest feedback report from the source agent, if any. */
+  latestFeedback(): FeedbackReport | undefined;
+}
+
+/** The adjustment loop (the engine). `run` resolves when the session reached a final state. */
+export interface SessionRunner {
+  run(ctx: SessionContext): Promise<void>;
+}
+
+/** The reason of a session's abort signal when AbortSession was called. */
+export class SessionAbort extends Error {
+  constructor(
+    message: string,
+    readonly rollback: boolean,
+  ) {
+    super(message);
+    this.name = "SessionAbort";
+  }
+}
+
+export const SESSION_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export class SessionStore {
+  private readonly events = new EventEmitter();
+  private readonly feedback = new Map<string, FeedbackReport>();
+  private readonly aborts = new Map<string, AbortController>();
+
+  constructor(private readonly store: StateStore) {
+    this.events.setMaxListeners(0);
+  }
+
+  validId(id: string): string {
+    if (!SESSION_ID_RE.test(id)) {
+      throw invalidArgument([{ property: "session_id", reason: "must be 1-64 of A-Z a-z 0-9 _ . -" }]);
+    }
+    return id;
+  }
+
+  get(id: string): SessionRecord {
+    this.validId(id);
+    const s = this.store.get().sessions[id];
+    if (!s) throw notFound(`no session '${id}': StartSession creates it`);
+    return s;
+  }
+
+  async create(record: SessionRecord): Promise<{ record: SessionRecord; created: boolean }> {
+    const existing = this.store.get().sessions[record.id];
+    if (existing) return { record: existing, created: false };
+    await this.store.update((d) => {
+      d.sessions[record.id] = record;
+    });
+    return { record: this.get(record.id), created: true };
+  }
+
+  /** Runs `runner` for the session in the background; failures end the session as FAILED. */
+  launch(id: string, runner: SessionRunner, log: (line: string) => void): void {
+    const controller = new AbortController();
+    this.aborts.set(id, controller);
+    const ctx: SessionContext = {
+      session: this.get(id),
+      signal: controller.signal,
+      emit: (update) => this.record(id, update),
+      latestFeedback: () => this.feedback.get(id),
+    };
+    runner
+      .run(ctx)
+      .catch(async (err: unknown) => {
+        log(`session ${id} failed: ${(err as Error)?.message ?? String(err)}`);
+        if (!FINAL.has(this.get(id).state)) {
+          const s = this.get(id);
+          await this.record(id, { ...finalUpdate(s, "failed", "SESSION_STATE_FAILED"), reason: String(err) });
+        }
+      })
+      .finally(() => this.aborts.delete(id));
+  }
+
+  async record(id: string, update: SessionUpdate): Promise<void> {
+    const { shadowPersona, blendedPersona, ...fields } = update;
+    let event: SessionEventRecord | undefined;
+    await this.store.update((d) => {
+      const s = d.sessions[id];
+      const now = Date.now();
+      event = { ...fields, sessionId: id, seq: s.events.length + 1, timeUnixMs: now };
+      s.events.push(event);
+      Object.assign(s, {
+        state: update.state,
+        weight: update.weight,
+        converged: update.converged,
+        updatedUnixMs: now,
+      });
+      if (update.reason) s.reason = update.reason;
+      if (shadowPersona) s.shadowPersona = shadowPersona;
+      if (blendedPersona) s.blendedPersona = blendedPersona;
+    });
+    this.events.emit(id, event);
+  }
+
+  /** Ends the session as ABORTED and signals its runner; `signal.reason` is a SessionAbort carrying `rollback`
+   *  (whether the runner puts the source persona back before it returns). */
+  async abort(id: string, reason: string, rollback: boolean): Promise<SessionRecord> {
+    const s = this.get(id);
+    if (FINAL.has(s.state)) throw failedPrecondition(`session '${id}' already ended (${s.state})`);
+    this.aborts.get(id)?.abort(new SessionAbort(reason, rollback));
+    const why = rollback ? `${reason} (rollback to the source persona requested)` : reason;
+    await this.record(id, { ...finalUpdate(s, "aborted", "SESSION_STATE_ABORTED"), reason: why });
+    return this.get(id);
+  }
+
+  isFinal(id: string): boolean {
+    return FINAL.has(this.get(id).state);
+  }
+
+  /** Calls `onEvent` for every new event of the session until the returned function is called. */
+  follow(id: string, onEvent: (e: SessionEventRecord) => void): () => void {
+    this.events.on(id, onEvent);
+    return () => this.events.off(id, onEvent);
+  }
+
+  noteFeedback(id: string, report: FeedbackReport): SessionRecord {
+    const s = this.get(id);
+    this.feedback.set(id, report);
+    return s;
+  }
+
+  /** Stops every running session's runner (the agent is shutting down); the records stay as they are. */
+  stopAll(): void {
+    for (const c of this.aborts.values()) c.abort(new Error("agent stopping"));
+  }
+}
+
+function finalUpdate(s: SessionRecord, kind: string, state: SessionStateName): SessionUpdate {
+  return { kind, rule: "", changes: [], reason: "", weight: s.weight, converged: false, state };
+}

@@ -1,0 +1,97 @@
+// The agent's durable state: one JSON file in the state directory, replaced atomically on every change
+// (temporary file, fsync, rename, fsync of the directory), so a crash or `kill -9` loses nothing that a
+// client was told had happened. Loaded again when the agent starts.
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import type { Persona } from "../persona/schema";
+import type { HostSnapshot } from "./host/api";
+import { writeFileAtomic } from "./host/atomic";
+import type { SessionRecord } from "./sessions";
+
+export const STATE_FILE = "state.json";
+export const STATE_VERSION = 1;
+
+/** An apply that rolls back unless confirmed before `deadlineUnixMs`. */
+export interface PendingApply {
+  id: string;
+  persona: Persona;
+  /** The host just before this apply: what a rollback restores. */
+  snapshot: HostSnapshot;
+  /** The persona current before this apply (restored as current on rollback). */
+  previousPersona?: Persona;
+  deadlineUnixMs: number;
+}
+
+export interface AgentState {
+  version: typeof STATE_VERSION;
+  /** The host before any persona was applied; RestoreSnapshot puts it back. */
+  preSnapshot?: HostSnapshot;
+  /** The persona last applied and committed. */
+  current?: Persona;
+  pending?: PendingApply;
+  sessions: Record<string, SessionRecord>;
+}
+
+function emptyState(): AgentState {
+  return { version: STATE_VERSION, sessions: {} };
+}
+
+/** Holds the state in memory and on disk; changes are serialised and written before they are visible. */
+export class StateStore {
+  private state: AgentState;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    initial: AgentState,
+  ) {
+    this.state = initial;
+  }
+
+  /** Opens (creating the directory, mode 0700) and loads the state; a corrupt file is an error, not a reset. */
+  static async open(dir: string): Promise<StateStore> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, STATE_FILE);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return new StateStore(dir, emptyState());
+      throw err;
+    }
+    let parsed: AgentState;
+    try {
+      parsed = JSON.parse(text) as AgentState;
+    } catch (err) {
+      throw new Error(
+        `state file ${path} is not valid JSON (${(err as Error).message}): move it aside to start empty`,
+        { cause: err },
+      );
+    }
+    if (parsed?.version !== STATE_VERSION) {
+      throw new Error(
+        `state file ${path} has version ${String(parsed?.version)}, this agent reads ${STATE_VERSION}`,
+      );
+    }
+    return new StateStore(dir, { ...parsed, sessions: parsed.sessions ?? {} });
+  }
+
+  /** The state as last written. Treat it as read-only; change it with `update`. */
+  get(): Readonly<AgentState> {
+    return this.state;
+  }
+
+  /** Applies `change` to a copy, writes the copy to disk, then makes it current. Calls run one at a time. */
+  update(change: (draft: AgentState) => void): Promise<Readonly<AgentState>> {
+    const next = this.queue.then(async () => {
+      const draft = structuredClone(this.state);
+      change(draft);
+      await writeFileAtomic(join(this.dir, STATE_FILE), `${JSON.stringify(draft, null, 2)}\n`, 0o600);
+      this.state = draft;
+      return draft;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,185 @@
+// Installs, upgrades and removes the agent on a host over SSH. Every remote command is an argument vector
+// of validated values; files are written atomically over SFTP.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+
+import type { SshSession } from "../ssh/connection";
+
+export const MIN_NODE_MAJOR = 20;
+/** Free space the install needs beside the bundle (logs, state). */
+const SPARE_KIB = 4096;
+
+export interface InstallSpec {
+  installDir: string;
+  stateDir: string;
+  nodePath: string;
+  listen: string;
+  resolvConfPath?: string;
+  serviceManager: "systemd" | "supervisor";
+  unitName: string;
+}
+
+export interface TlsFiles {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** The agent and supervisor bundles shipped in this package (built by `make build`). */
+export function bundleFiles(): { agent: Buffer; supervisor: Buffer; hash: string } {
+  const dir = join(__dirname, "..", "..", "agent");
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(dir, f));
+    } catch {
+      throw new Error(
+        `the agent bundle ${join(dir, f)} is missing: run \`make build\` (it bundles the agent)`,
+      );
+    }
+  };
+  const agent = read("netpersona-agent.js");
+  const supervisor = read("netpersona-supervisor.js");
+  const hash = createHash("sha256").update(agent).update(supervisor).digest("hex").slice(0, 16);
+  return { agent, supervisor, hash };
+}
+
+/** Checks node, the service manager and free space before anything is written. */
+export async function preflight(
+  ssh: SshSession,
+  spec: Pick<InstallSpec, "nodePath" | "installDir">,
+  bytesNeeded: number,
+  wanted: "auto" | "systemd" | "supervisor",
+): Promise<{ nodeVersion: string; serviceManager: "systemd" | "supervisor" }> {
+  const node = await ssh.run([spec.nodePath, "--version"], { check: false });
+  const version = node.stdout.trim();
+  const major = Number(/^v(\d+)\./.exec(version)?.[1] ?? NaN);
+  if (node.code !== 0 || !(major >= MIN_NODE_MAJOR)) {
+    const found = node.code === 0 ? `found ${version}` : `'${spec.nodePath}' not found`;
+    throw new Error(
+      `node >= ${MIN_NODE_MAJOR} is required on ${ssh.target} (${found}): install Node.js ${MIN_NODE_MAJOR} or newer there (e.g. apt-get install nodejs), or set nodePath to its location`,
+    );
+  }
+  // The nearest existing ancestor of installDir tells the free space of the file system it will live on.
+  const parts = spec.installDir.split("/").filter(Boolean);
+  let probe = "/";
+  for (let i = parts.length; i > 0; i--) {
+    const dir = `/${parts.slice(0, i).join("/")}`;
+    if ((await ssh.run(["test", "-d", dir], { check: false })).code === 0) {
+      probe = dir;
+      break;
+    }
+  }
+  const df = await ssh.run(["df", "-Pk", probe]);
+  const freeKib = Number(df.stdout.trim().split("\n").at(-1)?.split(/\s+/)[3] ?? NaN);
+  const needKib = Math.ceil(bytesNeeded / 1024) + SPARE_KIB;
+  if (!(freeKib >= needKib)) {
+    throw new Error(
+      `not enough disk space on ${ssh.target}: ${freeKib} KiB free in ${probe}, the agent needs ${needKib} KiB: free some space or set installDir to another file system`,
+    );
+  }
+  let serviceManager: "systemd" | "supervisor" = wanted === "auto" ? "supervisor" : wanted;
+  if (wanted === "auto") {
+    // systemd only when it runs AND shares our network namespace (a lab host is a namespace of a machine
+    // whose systemd would start the agent in the wrong namespace).
+    const sd = await ssh.run(["test", "-d", "/run/systemd/system"], { check: false });
+    if (sd.code === 0) {
+      const ns = await ssh.run(["readlink", "/proc/1/ns/net", "/proc/self/ns/net"], { check: false });
+      const [pid1, self] = ns.stdout.trim().split("\n");
+      if (ns.code === 0 && pid1 === self) serviceManager = "systemd";
+    }
+  }
+  return { nodeVersion: version, serviceManager };
+}
+
+export function unitFile(spec: InstallSpec): string {
+  return [
+    "[Unit]",
+    "Description=netpersona agent (network personas over gRPC + mTLS)",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    `ExecStart=${[spec.nodePath, ...agentArgs(spec)].join(" ")}`,
+    "Restart=always",
+    "RestartSec=1",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+function agentArgs(spec: InstallSpec): string[] {
+  const d = spec.installDir;
+  return [
+    `${d}/netpersona-agent.js`,
+    "--listen",
+    spec.listen,
+    "--state-dir",
+    spec.stateDir,
+    "--ca",
+    `${d}/ca.pem`,
+    "--cert",
+    `${d}/agent.pem`,
+    "--key",
+    `${d}/agent-key.pem`,
+    ...(spec.resolvConfPath ? ["--netns-resolv-conf", spec.resolvConfPath] : []),
+  ];
+}
+
+/** Uploads bundles and certificates. Does not start anything. */
+export async function upload(ssh: SshSession, spec: InstallSpec, tls: TlsFiles): Promise<void> {
+  const b = bundleFiles();
+  await ssh.run(["mkdir", "-p", spec.installDir, spec.stateDir]);
+  await ssh.run(["chmod", "0700", spec.stateDir]);
+  await ssh.writeFile(`${spec.installDir}/netpersona-agent.js`, b.agent, "0644");
+  await ssh.writeFile(`${spec.installDir}/netpersona-supervisor.js`, b.supervisor, "0644");
+  await ssh.writeFile(`${spec.installDir}/ca.pem`, tls.caPem, "0644");
+  await ssh.writeFile(`${spec.installDir}/agent.pem`, tls.certPem, "0644");
+  await ssh.writeFile(`${spec.installDir}/agent-key.pem`, tls.keyPem, "0600");
+}
+
+export async function startService(ssh: SshSession, spec: InstallSpec): Promise<void> {
+  if (spec.serviceManager === "systemd") {
+    await ssh.writeFile(`/etc/systemd/system/${spec.unitName}.service`, unitFile(spec), "0644");
+    await ssh.run(["systemctl", "daemon-reload"]);
+    await ssh.run(["systemctl", "enable", "--now", `${spec.unitName}.service`]);
+    return;
+  }
+  const d = spec.installDir;
+  await ssh.run([
+    spec.nodePath,
+    `${d}/netpersona-supervisor.js`,
+    "--pid-file",
+    `${d}/supervisor.pid`,
+    "--log-file",
+    `${d}/agent.log`,
+    "--",
+    spec.nodePath,
+    ...agentArgs(spec),
+  ]);
+}
+
+/** Stops the agent; the host's network state is left as it is. Idempotent. */
+export async function stopService(ssh: SshSession, spec: InstallSpec): Promise<void> {
+  if (spec.serviceManager === "systemd") {
+    await ssh.run(["systemctl", "disable", "--now", `${spec.unitName}.service`], { check: false });
+    await ssh.run(["rm", "-f", `/etc/systemd/system/${spec.unitName}.service`]);
+    await ssh.run(["systemctl", "daemon-reload"], { check: false });
+    return;
+  }
+  const pidFile = `${spec.installDir}/supervisor.pid`;
+  const pid = (await ssh.run(["cat", pidFile], { check: false })).stdout.trim();
+  if (!/^\d+$/.test(pid)) return;
+  await ssh.run(["kill", "-TERM", pid], { check: false });
+  for (let i = 0; i < 100; i++) {
+    if ((await ssh.run(["kill", "-0", pid], { check: false })).code !== 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await ssh.run(["kill", "-KILL", pid], { check: false });
+}
+
+/** Removes everything the install wrote. */
+export async function removeFiles(ssh: SshSession, spec: InstallSpec): Promise<void> {
+  await ssh.run(["rm", "-rf", "--one-file-system", spec.installDir, spec.stateDir]);
+}

@@ -1,0 +1,144 @@
+// PersonaAttachment: applies a persona to a host through its agent with safe apply (apply, verify, probes,
+// then confirm before the host's rollback timer fires). `read` returns what the kernel has for the fields the
+// persona manages, so `pulumi refresh` shows changes made by hand; delete restores the host's snapshot.
+import type * as pulumi from "@pulumi/pulumi";
+
+import type { Persona } from "../persona/schema";
+import { containsUnknown, issuesToFailures, validatePersona } from "../persona/validate";
+import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, progress, userInputs } from "./common";
+import { waitForAgent } from "./agent";
+import { attachmentInputsSchema, attachmentShapeSchema } from "./attachment-schema";
+
+export const ATTACHMENT_SECRETS = ["clientKeyPem"] as const;
+
+/** Fields of the persona whose values differ between two personas. */
+export function changedFields(a: Persona | undefined, b: Persona | undefined): string[] {
+  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+  return [...keys]
+    .filter(
+      (k) =>
+        JSON.stringify((a as Record<string, unknown>)?.[k]) !==
+        JSON.stringify((b as Record<string, unknown>)?.[k]),
+    )
+    .sort();
+}
+
+/** The live values of exactly the fields `desired` manages (plus mtuScope, which qualifies mtu). */
+export function managedView(desired: Persona, live: Persona): Persona {
+  const out: Record<string, unknown> = { mtuScope: desired.mtuScope };
+  for (const k of Object.keys(desired) as (keyof Persona)[]) {
+    if (k !== "mtuScope") out[k] = (live as Record<string, unknown>)[k] ?? null;
+  }
+  return out as Persona;
+}
+
+const INPUT_KEYS = [...Object.keys(attachmentInputsSchema.shape), VERSION_KEY];
+
+function parse(props: Record<string, unknown>) {
+  const raw = Object.fromEntries(Object.keys(attachmentInputsSchema.shape).map((k) => [k, props[k]]));
+  const i = attachmentShapeSchema.parse(raw);
+  const p = validatePersona(i.persona, ["persona"]);
+  if (!p.ok) throw new Error(p.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
+  return { ...i, persona: p.value };
+}
+
+async function applyThrough(
+  props: Record<string, unknown>,
+  previous?: Persona,
+): Promise<Record<string, unknown>> {
+  const i = parse(props);
+  const name = `PersonaAttachment ${i.endpoint}`;
+  const { personaToWire, personaFromWire } = await import("../proto/persona");
+  const { conn, info } = await waitForAgent(i, name);
+  try {
+    const wire = personaToWire(i.persona);
+    const plan = await conn.planPersona(wire);
+    if (plan.length === 0) progress(name, "the kernel already matches the persona: nothing to change");
+    for (const s of plan) progress(name, `plan: ${s.field}: ${s.description}`);
+    const r = await conn.applyPersona(wire, i.confirmTimeoutSeconds, { deadlineMs: 120_000 });
+    if (r.apply_id && Number(r.confirm_deadline_unix_ms) > 0) {
+      await conn.confirmApply(r.apply_id);
+      progress(name, `applied ${r.steps.length} step(s), verified, probes passed, confirmed`);
+    }
+    const live = personaFromWire(r.live, "live");
+    if (!live.ok)
+      throw new Error(`the agent returned an invalid live persona: ${JSON.stringify(live.failures)}`);
+    return {
+      ...userInputs(props),
+      persona: i.persona,
+      [VERSION_KEY]: PACKAGE_VERSION,
+      live: managedView(i.persona, live.value),
+      steps: r.steps.map((s) => `${s.field}: ${s.description}`),
+      changedFields: changedFields(previous, i.persona),
+      agentHostname: info.hostname,
+    };
+  } finally {
+    conn.close();
+  }
+}
+
+export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const raw = userInputs(news);
+    const r = attachmentShapeSchema.safeParse(raw);
+    const failures = r.success ? [] : issuesToFailures(r.error.issues, raw);
+    let persona = raw.persona;
+    if (raw.persona && typeof raw.persona === "object" && !containsUnknown(raw.persona)) {
+      const p = validatePersona(raw.persona, ["persona"]);
+      if (p.ok) persona = p.value;
+      else failures.push(...p.failures);
+    }
+    if (failures.length > 0) return { inputs: news, failures };
+    return { inputs: { ...r.data, persona, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
+  },
+
+  async diff(_id, olds, news) {
+    // Another agent means another host: replace (delete restores the old host, create applies on the new one).
+    return fieldDiff(olds, news, Object.keys(attachmentInputsSchema.shape), ["endpoint"]);
+  },
+
+  async create(inputs) {
+    const outs = await applyThrough(inputs);
+    return { id: `attachment-${String(inputs.endpoint)}`, outs };
+  },
+
+  async update(_id, olds, news) {
+    return { outs: await applyThrough(news, olds.persona as Persona) };
+  },
+
+  async read(id, props) {
+    const i = parse(props);
+    const { personaFromWire } = await import("../proto/persona");
+    const { conn } = await waitForAgent(i, `PersonaAttachment ${i.endpoint}`, 15_000);
+    try {
+      const g = await conn.getPersona();
+      const live = personaFromWire(g.live, "live");
+      if (!live.ok) return { id, props };
+      const view = managedView(i.persona, live.value);
+      // What the kernel has becomes the recorded persona, so drift shows as a diff against the program.
+      const persona = validatePersona(Object.fromEntries(Object.entries(view).filter(([, v]) => v !== null)));
+      const now = persona.ok ? persona.value : i.persona;
+      const inputs = Object.fromEntries(INPUT_KEYS.map((k) => [k, props[k]]));
+      return { id, props: { ...props, live: view, persona: now }, inputs: { ...inputs, persona: now } };
+    } finally {
+      conn.close();
+    }
+  },
+
+  async delete(_id, props) {
+    const i = parse(props);
+    const name = `PersonaAttachment ${i.endpoint}`;
+    const { conn } = await waitForAgent(i, name);
+    try {
+      const r = await conn.restoreSnapshot({ deadlineMs: 120_000 });
+      progress(
+        name,
+        r.restored
+          ? "restored the host's pre-persona snapshot"
+          : "no snapshot to restore: nothing was applied",
+      );
+    } finally {
+      conn.close();
+    }
+  },
+};

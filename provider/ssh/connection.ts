@@ -1,0 +1,212 @@
+// SSH to a host with the host key pinned, bounded dial retries with progress, an optional bastion, and
+// commands given as argument vectors (each argument quoted for the remote shell, never interpolated).
+import { NodeSSH, type Config } from "node-ssh";
+import { z } from "zod";
+
+const hostKeyLine = z
+  .string()
+  .regex(
+    /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|rsa-sha2-(256|512)) [A-Za-z0-9+/]+={0,2}( .*)?$/,
+    "must be an OpenSSH public host key line, e.g. 'ssh-ed25519 AAAAC3Nz...' (from `ssh-keyscan -t ed25519 HOST` or /etc/ssh/ssh_host_ed25519_key.pub)",
+  );
+
+const hostname = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$/, "must be a host name or an IP address");
+
+const dialFields = {
+  host: hostname.describe("The address of the host to connect to."),
+  port: z.int().min(1).max(65535).default(22).describe("The port to connect to (default 22)."),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name such as root")
+    .default("root")
+    .describe("The user to log in as (default root)."),
+  privateKey: z.string().optional().describe("The contents of an SSH private key (PEM/OpenSSH)."),
+  privateKeyPassword: z.string().optional().describe("The password of the private key, if it has one."),
+  password: z.string().optional().describe("The password to log in with."),
+  hostKey: hostKeyLine
+    .optional()
+    .describe("The host's public key; the connection is refused on any other key."),
+};
+
+export const proxySchema = z
+  .strictObject(dialFields)
+  .describe("A bastion host to connect through.")
+  .meta({ title: "ProxyConnection" });
+
+export const connectionSchema = z
+  .strictObject({
+    ...dialFields,
+    proxy: proxySchema.optional(),
+    dialErrorLimit: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe("How many dial attempts before failing (default 10)."),
+    perDialTimeout: z.int().min(1).max(600).default(15).describe("Seconds one dial may take (default 15)."),
+    insecureSkipHostKeyCheck: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Accept any host key. Only for throw-away hosts: it makes man-in-the-middle attacks possible.",
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.privateKey && !c.password) {
+      ctx.addIssue({ code: "custom", path: ["privateKey"], message: "set privateKey or password to log in" });
+    }
+    if (!c.hostKey && !c.insecureSkipHostKeyCheck) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["hostKey"],
+        message:
+          "the host key must be pinned: set hostKey to the host's public key (ssh-keyscan -t ed25519 HOST), or set insecureSkipHostKeyCheck: true for a throw-away host",
+      });
+    }
+    if (c.proxy && !c.proxy.hostKey && !c.insecureSkipHostKeyCheck) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["proxy", "hostKey"],
+        message: "pin the bastion's host key as well",
+      });
+    }
+  })
+  .describe("How to reach a host over SSH (mirrors @pulumi/command's remote.Connection).")
+  .meta({ title: "Connection" });
+
+export type ConnectionInput = z.input<typeof connectionSchema>;
+export type Connection = z.output<typeof connectionSchema>;
+type Dial = z.output<typeof proxySchema>;
+
+export class SshError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SshError";
+  }
+}
+
+function hostVerifier(dial: Dial, insecure: boolean, seen: { key?: string }): Config["hostVerifier"] {
+  const pinned = dial.hostKey?.split(" ")[1];
+  return (key: Buffer | string) => {
+    seen.key = Buffer.isBuffer(key) ? key.toString("base64") : String(key);
+    if (insecure && !pinned) return true;
+    return seen.key === pinned;
+  };
+}
+
+function explain(err: unknown, dial: Dial, seen: { key?: string }): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (
+    /verification failed/i.test(msg) ||
+    (seen.key && dial.hostKey && seen.key !== dial.hostKey.split(" ")[1])
+  ) {
+    return `host key mismatch for ${dial.host}:${dial.port}: the host presented a key other than the pinned hostKey (possible man-in-the-middle, or the host was rebuilt: verify it and update hostKey)`;
+  }
+  if (/All configured authentication methods failed/i.test(msg)) {
+    return `authentication refused for ${dial.user}@${dial.host}:${dial.port}: check privateKey/password and that the key is in the user's authorized_keys`;
+  }
+  if (/ECONNREFUSED/.test(msg))
+    return `connection refused by ${dial.host}:${dial.port}: is sshd running there?`;
+  if (/Timed out|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/i.test(msg))
+    return `${dial.host}:${dial.port} unreachable (${msg})`;
+  return `${dial.host}:${dial.port}: ${msg}`;
+}
+
+const FATAL = /host key mismatch|authentication refused/;
+
+async function dialOnce(dial: Dial, c: Connection, sock?: NodeJS.ReadableStream): Promise<NodeSSH> {
+  const seen: { key?: string } = {};
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host: dial.host,
+      port: dial.port,
+      username: dial.user,
+      privateKey: dial.privateKey,
+      passphrase: dial.privateKeyPassword,
+      password: dial.password,
+      readyTimeout: c.perDialTimeout * 1000,
+      hostVerifier: hostVerifier(dial, c.insecureSkipHostKeyCheck, seen),
+      ...(sock && { sock: sock as unknown as Config["sock"] }),
+    });
+    return ssh;
+  } catch (err) {
+    ssh.dispose();
+    throw new SshError(explain(err, dial, seen));
+  }
+}
+
+/** A live SSH session to a host (through its bastion when one is set). */
+export class SshSession {
+  private constructor(
+    private readonly ssh: NodeSSH,
+    private readonly bastion: NodeSSH | undefined,
+    readonly target: string,
+  ) {}
+
+  /** Dials with bounded retries; `onProgress` receives lines such as "dial 2/10 failed: ...: retrying". */
+  static async open(input: Connection, onProgress: (line: string) => void = () => {}): Promise<SshSession> {
+    const c = input;
+    let last: Error | undefined;
+    for (let attempt = 1; attempt <= c.dialErrorLimit; attempt++) {
+      let bastion: NodeSSH | undefined;
+      try {
+        let sock: NodeJS.ReadableStream | undefined;
+        if (c.proxy) {
+          bastion = await dialOnce(c.proxy, c);
+          sock = await bastion.forwardOut("127.0.0.1", 0, c.host, c.port);
+        }
+        const ssh = await dialOnce(c, c, sock);
+        return new SshSession(ssh, bastion, `${c.user}@${c.host}:${c.port}`);
+      } catch (err) {
+        bastion?.dispose();
+        last = err as Error;
+        if (FATAL.test(last.message)) throw last;
+        if (attempt < c.dialErrorLimit) {
+          onProgress(`dial ${attempt}/${c.dialErrorLimit} failed: ${last.message}: retrying`);
+          await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+        }
+      }
+    }
+    throw new SshError(`could not connect after ${c.dialErrorLimit} attempts: ${last?.message}`);
+  }
+
+  /** Runs an argument vector; each argument is quoted for the remote shell. Throws on a non-zero exit. */
+  async run(argv: readonly string[], opts: { stdin?: string; check?: boolean } = {}) {
+    const [cmd, ...args] = argv;
+    const r = await this.ssh.exec(cmd, [...args], { stream: "both", stdin: opts.stdin });
+    const code = r.code ?? 0;
+    if (code !== 0 && opts.check !== false) {
+      const out = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
+      throw new SshError(
+        `on ${this.target}: \`${argv.join(" ")}\` failed (exit ${code})${out ? `: ${out}` : ""}`,
+      );
+    }
+    return { stdout: r.stdout, stderr: r.stderr, code };
+  }
+
+  /** Writes `content` to `path` atomically (temporary file, then rename) with the given mode. */
+  async writeFile(path: string, content: string | Buffer, mode: string): Promise<void> {
+    const tmp = `${path}.tmp-${process.pid}`;
+    const sftp = await this.ssh.requestSFTP();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const ws = sftp.createWriteStream(tmp, { mode: parseInt(mode, 8) });
+        ws.on("error", reject);
+        ws.on("close", () => resolve());
+        ws.end(content);
+      });
+    } finally {
+      sftp.end();
+    }
+    await this.run(["chmod", mode, tmp]);
+    await this.run(["mv", "-f", tmp, path]);
+  }
+
+  dispose(): void {
+    this.ssh.dispose();
+    this.bastion?.dispose();
+  }
+}

@@ -1,0 +1,96 @@
+// Agent: the netpersona agent bootstrapped on a host over SSH, reached over mutual TLS.
+import * as pulumi from "@pulumi/pulumi";
+
+import type { PersonaDefinition } from "./persona";
+import { PACKAGE_VERSION, providerShim } from "./shim";
+import type { StackCa } from "./stack-ca";
+
+/** How to reach a host over SSH; mirrors @pulumi/command's remote.Connection. Stored as a secret. */
+export interface ConnectionArgs {
+  host: pulumi.Input<string>;
+  port?: pulumi.Input<number>;
+  user?: pulumi.Input<string>;
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  password?: pulumi.Input<string>;
+  /** The host's public key (`ssh-ed25519 AAAA...`): any other key is refused. Required unless insecure. */
+  hostKey?: pulumi.Input<string>;
+  /** A bastion to connect through. */
+  proxy?: pulumi.Input<
+    Omit<ConnectionArgs, "proxy" | "dialErrorLimit" | "perDialTimeout" | "insecureSkipHostKeyCheck">
+  >;
+  /** Dial attempts before failing (default 10). */
+  dialErrorLimit?: pulumi.Input<number>;
+  /** Seconds one dial may take (default 15). */
+  perDialTimeout?: pulumi.Input<number>;
+  /** Accept any host key: only for throw-away hosts. */
+  insecureSkipHostKeyCheck?: pulumi.Input<boolean>;
+}
+
+export interface AgentArgs {
+  connection: pulumi.Input<ConnectionArgs>;
+  /** The stack CA: signs the agent's certificate and the provider's client certificate. */
+  ca: StackCa;
+  /** TCP port of the agent (default 7443). */
+  port?: pulumi.Input<number>;
+  /** Address the agent listens on (default connection.host when it is an IP). */
+  listenAddress?: pulumi.Input<string>;
+  /** `auto` (systemd where it runs in the host's namespace, else a supervisor), `systemd` or `supervisor`. */
+  serviceManager?: pulumi.Input<"auto" | "systemd" | "supervisor">;
+  installDir?: pulumi.Input<string>;
+  stateDir?: pulumi.Input<string>;
+  /** The resolv.conf the host's processes read, when not /etc/resolv.conf (lab hosts). */
+  resolvConfPath?: pulumi.Input<string>;
+  /** node (>= 20) on the host (default `node` on PATH). */
+  nodePath?: pulumi.Input<string>;
+}
+
+export interface InterfaceInfo {
+  name: string;
+  mtu: number;
+  operState: string;
+  addresses: string[];
+}
+
+/** The agent on one host. Changing the package version upgrades it in place; network state is untouched. */
+export class Agent extends pulumi.dynamic.Resource {
+  /** host:port of the agent's gRPC endpoint. */
+  declare public readonly endpoint: pulumi.Output<string>;
+  declare public readonly agentVersion: pulumi.Output<string>;
+  declare public readonly hostname: pulumi.Output<string>;
+  declare public readonly interfaces: pulumi.Output<InterfaceInfo[]>;
+  /** The persona the kernel has now (read back at create and refresh). */
+  declare public readonly livePersona: pulumi.Output<PersonaDefinition | null>;
+  declare public readonly caCertPem: pulumi.Output<string>;
+  declare public readonly clientCertPem: pulumi.Output<string>;
+  declare public readonly clientKeyPem: pulumi.Output<string>;
+
+  constructor(name: string, args: AgentArgs, opts?: pulumi.CustomResourceOptions) {
+    const { ca, connection, ...rest } = args;
+    const { bundleFiles } =
+      require("../provider/bootstrap/install") as typeof import("../provider/bootstrap/install");
+    super(
+      providerShim("agent"),
+      name,
+      {
+        ...rest,
+        connection: pulumi.secret(connection),
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        clientCertPem: ca.clientCertPem,
+        clientKeyPem: ca.clientKeyPem,
+        bundleHash: bundleFiles().hash,
+        netpersonaVersion: PACKAGE_VERSION,
+        endpoint: undefined,
+        agentVersion: undefined,
+        hostname: undefined,
+        interfaces: undefined,
+        livePersona: undefined,
+        agentCertPem: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["connection", "caKeyPem", "clientKeyPem"] },
+      "netpersona",
+      "Agent",
+    );
+  }
+}

@@ -1,0 +1,51 @@
+// PersonaAttachment: a persona applied to a host through its agent.
+import * as pulumi from "@pulumi/pulumi";
+
+import type { Agent } from "./agent";
+import { Persona, type PersonaDefinition } from "./persona";
+import { PACKAGE_VERSION, providerShim } from "./shim";
+
+export interface PersonaAttachmentArgs {
+  agent: Agent;
+  /** A Persona resource, or a definition object. */
+  persona: Persona | pulumi.Input<Record<string, unknown>>;
+  /** Seconds the host waits for the provider's confirmation before rolling back on its own (default 60). */
+  confirmTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * Applies a persona to a host with safe apply: snapshot, apply, verify, probes, confirm. `pulumi refresh`
+ * reads the kernel back; destroy restores the host's pre-persona snapshot.
+ */
+export class PersonaAttachment extends pulumi.dynamic.Resource {
+  /** What the kernel has for the fields the persona manages. */
+  declare public readonly live: pulumi.Output<PersonaDefinition>;
+  /** The kernel changes the last apply made. */
+  declare public readonly steps: pulumi.Output<string[]>;
+  declare public readonly persona: pulumi.Output<PersonaDefinition>;
+  declare public readonly agentHostname: pulumi.Output<string>;
+
+  constructor(name: string, args: PersonaAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+    const persona = args.persona instanceof Persona ? args.persona.definition : args.persona;
+    super(
+      providerShim("attachment"),
+      name,
+      {
+        endpoint: args.agent.endpoint,
+        caCertPem: args.agent.caCertPem,
+        clientCertPem: args.agent.clientCertPem,
+        clientKeyPem: args.agent.clientKeyPem,
+        persona,
+        confirmTimeoutSeconds: args.confirmTimeoutSeconds,
+        netpersonaVersion: PACKAGE_VERSION,
+        live: undefined,
+        steps: undefined,
+        changedFields: undefined,
+        agentHostname: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["clientKeyPem"] },
+      "netpersona",
+      "PersonaAttachment",
+    );
+  }
+}

@@ -1,0 +1,174 @@
+// The agent's RPCs in process (port 0, mTLS) over a small in-memory HostController: confirmation deadlines,
+// typed errors, sessions with their event stream, feedback acks. A unit test of the transport, not the kernel.
+import { strict as assert } from "node:assert";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import * as grpc from "@grpc/grpc-js";
+
+import { connectAgent, type AgentConnection } from "../provider/agent/client";
+import { serverCredentials } from "../provider/agent/daemon";
+import type { AgentError } from "../provider/agent/errors";
+import type { HostController, HostSnapshot } from "../provider/agent/host/api";
+import { createAgentServer, type AgentServer } from "../provider/agent/server";
+import type { SessionRunner } from "../provider/agent/sessions";
+import { StateStore } from "../provider/agent/state";
+import type { Persona } from "../provider/persona/schema";
+import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
+import { CommandError } from "../provider/util/exec";
+
+/** The kernel as one persona in memory; `failNext` makes the next apply fail like a kernel command. */
+class FakeHost implements HostController {
+  live: Persona = { mtuScope: "route", mtu: 1500 };
+  failNext = false;
+  async snapshot(): Promise<HostSnapshot> {
+    return { live: structuredClone(this.live) };
+  }
+  async readLive() {
+    return structuredClone(this.live);
+  }
+  async plan(p: Persona) {
+    return p.mtu === this.live.mtu
+      ? []
+      : [{ field: "mtu", description: `mtu ${p.mtu}`, command: ["ip", "link"] }];
+  }
+  async apply(p: Persona) {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new CommandError(["ip", "route", "replace", "x"], 2, "", "Error: Nexthop has invalid gateway.");
+    }
+    const steps = await this.plan(p);
+    this.live = { ...this.live, ...p };
+    return { changed: steps.length > 0, steps, live: structuredClone(this.live) };
+  }
+  async restore(snap: HostSnapshot) {
+    this.live = structuredClone(snap.live as Persona);
+  }
+}
+
+/** Three rounds up the weight schedule, then converged. */
+const runner: SessionRunner = {
+  async run(ctx) {
+    for (const weight of [0.25, 0.5, 1]) {
+      const fb = ctx.latestFeedback();
+      const reason = fb ? `source rtt ${fb.rttMs}` : "gates passed";
+      await ctx.emit({ kind: "advance", rule: "", changes: [], reason, weight, converged: false, state: "SESSION_STATE_RUNNING" }); // prettier-ignore
+    }
+    await ctx.emit({ kind: "converged", rule: "", changes: [], reason: "stable", weight: 1, converged: true, state: "SESSION_STATE_CONVERGED" }); // prettier-ignore
+  },
+};
+
+describe("agent server (in process, fake host)", () => {
+  let dir: string;
+  let server: AgentServer;
+  let conn: AgentConnection;
+  const host = new FakeHost();
+  const logs: string[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "npt-server-"));
+    const ca = await createCa({ commonName: "npt unit" });
+    const agentCert = await issueAgentCert(ca, { commonName: "a", ips: ["127.0.0.1"] });
+    const client = await issueClientCert(ca, { commonName: "c" });
+    const store = await StateStore.open(join(dir, "state"));
+    server = await createAgentServer({
+      host,
+      store,
+      version: "t",
+      log: (l) => logs.push(l),
+      sessionRunner: runner,
+    });
+    const port = await server.listen("127.0.0.1:0", serverCredentials({ caPem: ca.certPem, ...agentCert }));
+    conn = connectAgent({ endpoint: `127.0.0.1:${port}`, caPem: ca.certPem, ...client });
+  });
+
+  after(async () => {
+    conn?.close();
+    await server?.close(100);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rolls an unconfirmed apply back at its deadline and refuses a second apply meanwhile", async () => {
+    const r = await conn.applyPersona({ mtu: 1400 }, 1);
+    assert.deepEqual([r.changed, r.live!.mtu, r.steps.map((s) => s.field)], [true, 1400, ["mtu"]]);
+    await assert.rejects(conn.applyPersona({ mtu: 1300 }), (e: AgentError) => {
+      assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
+      assert.equal(e.message, `apply ${r.apply_id} awaits confirmation: call ConfirmApply or RollbackApply with that id first`); // prettier-ignore
+      return true;
+    });
+    while ((await conn.getPersona()).pending) await sleep(100);
+    assert.equal(host.live.mtu, 1500);
+    assert.equal((await conn.getPersona()).current, null);
+    assert.ok(logs.includes(`apply ${r.apply_id} rolled back: not confirmed in time`));
+  });
+
+  it("returns INTERNAL with the failing command and its output, and undoes the partial apply", async () => {
+    host.failNext = true;
+    const err = await conn.applyPersona({ mtu: 1280 }).then(
+      () => assert.fail("applied"),
+      (e: AgentError) => e,
+    );
+    assert.equal(err.code, grpc.status.INTERNAL);
+    assert.deepEqual(err.details.command, ["ip", "route", "replace", "x"]);
+    assert.equal(err.details.output, "Error: Nexthop has invalid gateway.");
+    assert.equal(err.details.exitCode, 2);
+    assert.equal((await conn.getPersona()).pending, null);
+  });
+
+  it("commits at once without a timeout; RollbackApply of an unknown id is FAILED_PRECONDITION", async () => {
+    const r = await conn.applyPersona({ mtu: 9000 });
+    assert.equal(r.confirm_deadline_unix_ms, "0");
+    assert.equal((await conn.getPersona()).current!.mtu, 9000);
+    await assert.rejects(
+      conn.rollbackApply(r.apply_id),
+      (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION,
+    );
+    assert.deepEqual((await conn.planPersona({ mtu: 9000 })).length, 0);
+  });
+
+  it("runs a session, replays and follows its events, and acks feedback with the weight", async () => {
+    const fb = conn.feedback();
+    const s = await conn.startSession({
+      session_id: "m1",
+      peer_address: "10.0.0.9",
+      source_persona: { mtu: 1500 },
+    });
+    assert.equal(s.id, "m1");
+    const kinds: string[] = [];
+    for await (const e of conn.watchSession("m1")) kinds.push(`${e.seq}:${e.kind}:${e.weight}:${e.state}`);
+    assert.deepEqual(kinds, [
+      "1:advance:0.25:SESSION_STATE_RUNNING",
+      "2:advance:0.5:SESSION_STATE_RUNNING",
+      "3:advance:1:SESSION_STATE_RUNNING",
+      "4:converged:1:SESSION_STATE_CONVERGED",
+    ]);
+    fb.send({ session_id: "m1", seq: 7, rtt_ms: 12.5 });
+    fb.end();
+    const acks = [];
+    for await (const a of fb.acks) acks.push(a);
+    assert.deepEqual(
+      acks.map((a) => [a.ack_seq, a.weight, a.state, a.converged]),
+      [["7", 1, "SESSION_STATE_CONVERGED", true]],
+    );
+    const got = await conn.getSession("m1");
+    assert.deepEqual([got.state, got.converged, got.event_count], ["SESSION_STATE_CONVERGED", true, "4"]);
+    await assert.rejects(conn.abortSession({ session_id: "m1" }), (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION); // prettier-ignore
+    await assert.rejects(conn.getSession("nope"), (e: AgentError) => e.code === grpc.status.NOT_FOUND);
+  });
+
+  it("answers UNIMPLEMENTED for StreamMetrics and Discover when no source is wired in", async () => {
+    await assert.rejects(
+      conn.discover({ window_seconds: 5 }),
+      (e: AgentError) => e.code === grpc.status.UNIMPLEMENTED,
+    );
+    const stream = conn.streamMetrics({ peers: [{ name: "p", address: "10.0.0.9" }], interval_ms: 100 });
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stream) assert.fail("sample without a source");
+      })(),
+      (e: AgentError) => e.code === grpc.status.UNIMPLEMENTED,
+    );
+  });
+});

@@ -1,0 +1,126 @@
+// examples/persona-basic through the real engine against lab hosts: agents bootstrapped over SSH, a persona
+// applied and read back from the kernel, no change on a second preview, hand-made drift seen by refresh,
+// no plaintext secret in the state, destroy leaves each host exactly as it was.
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+import { run } from "../provider/util/exec";
+import { E2EProject } from "./e2e";
+import { defaultRoute, hostState, type HostState } from "./host-state";
+import { createLab, destroyLab, type LabInventory } from "./lab-fixture";
+
+describe("examples/persona-basic: Agent + PersonaAttachment end to end against a lab", function () {
+  const LAB = "pbasic";
+  let inv: LabInventory;
+  let project: E2EProject;
+  const original: HostState[] = [];
+
+  before(async () => {
+    inv = await createLab({ name: LAB, hosts: 2 });
+    for (const h of inv.hosts) original.push(await hostState(h));
+    project = await E2EProject.create({
+      name: "persona-basic",
+      example: "persona-basic",
+      config: { lab: { value: LAB } },
+    });
+  });
+
+  after(async () => {
+    await project?.dispose();
+    await destroyLab(LAB);
+  });
+
+  it("previews the agents and attachments to create", async () => {
+    const pre = await project.preview();
+    assert.equal(pre.changeSummary.create, 7); // stack, CA, persona, 2 agents, 2 attachments
+    assert.match(
+      pre.stdout,
+      /\+ pulumi-nodejs:dynamic\/netpersona:PersonaAttachment: \(create\)\n +\[urn=\S+PersonaAttachment::h1\]/,
+    );
+  });
+
+  it("bootstraps the agents and applies the persona: the kernel has it", async () => {
+    const up = await project.up();
+    assert.equal(up.summary.result, "succeeded");
+    assert.match(
+      up.stdout,
+      /\[netpersona\] Agent 10\.\d+\.\d+\.\d+: agent started; waiting for it to answer over mTLS/,
+    );
+    const dns = inv.dnsResponders.map((r) => r.address);
+    for (const h of inv.hosts) {
+      const route = await defaultRoute(h);
+      assert.match(route, /congctl bbr/, route);
+      assert.match(route, /mtu lock 1400/, route);
+      const nft = (await run(["nft", "list", "table", "inet", "netpersona"], { netns: h.netns })).stdout;
+      assert.match(nft, /ip dscp set af21/);
+      const resolv = readFileSync(`/etc/netns/${h.netns}/resolv.conf`, "utf8");
+      assert.deepEqual(
+        resolv.split("\n").filter((l) => l.startsWith("nameserver")),
+        dns.map((a) => `nameserver ${a}`),
+      );
+    }
+    const out = await project.outputs();
+    assert.deepEqual(out.hostnames, [await hostname(inv, 0), await hostname(inv, 1)]);
+    assert.deepEqual(
+      (out.live as Array<{ mtu: number }>).map((l) => l.mtu),
+      [1400, 1400],
+    );
+  });
+
+  it("plans no change on a second preview", async () => {
+    await project.previewNoChanges();
+  });
+
+  it("keeps every private key and password out of the state in plaintext", async () => {
+    const exported = await project.exportState();
+    assert.deepEqual(plaintextKeys(exported), []);
+    const state = JSON.stringify(exported);
+    const sshKey = readFileSync(inv.hosts[0].privateKeyPath, "utf8").split("\n")[1];
+    assert.ok(!state.includes(sshKey), "the SSH private key is in the state in plaintext");
+    assert.match(state, /"ciphertext"/);
+  });
+
+  it("shows a hand-made MTU change on refresh, and up puts the persona back", async () => {
+    const h = inv.hosts[0];
+    const route = await defaultRoute(h);
+    const via = /via (\S+)/.exec(route)![1];
+    await run(["ip", "route", "change", "default", "via", via, "congctl", "bbr", "mtu", "lock", "1300"], {
+      netns: h.netns,
+    });
+    await project.refresh();
+    const state = JSON.stringify(await project.exportState());
+    assert.match(state, /"mtu":1300/);
+    const pre = await project.preview();
+    assert.equal(pre.changeSummary.update, 1);
+    await project.up();
+    assert.match(await defaultRoute(h), /mtu lock 1400/);
+    await project.previewNoChanges();
+  });
+
+  it("destroy restores each host exactly as it was before", async () => {
+    await project.destroy();
+    for (const [i, h] of inv.hosts.entries()) assert.deepEqual(await hostState(h), original[i], h.name);
+  });
+});
+
+async function hostname(inv: LabInventory, i: number): Promise<string> {
+  return (await run(["hostname"], { netns: inv.hosts[i].netns })).stdout.trim();
+}
+
+/** Where a PEM private key sits in the state outside a secret (urn, inputs/outputs, property path). */
+function plaintextKeys(exported: { deployment: { resources?: Array<Record<string, unknown>> } }): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, where: string): void => {
+    if (typeof v === "string") {
+      if (v.includes("PRIVATE KEY")) found.push(where);
+    } else if (v && typeof v === "object") {
+      if ("4dabf18193072939515e22adb298388d" in v) return; // a secret: ciphertext only
+      for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
+    }
+  };
+  for (const r of exported.deployment.resources ?? []) {
+    walk(r.inputs, `${String(r.urn).split("::").pop()} inputs`);
+    walk(r.outputs, `${String(r.urn).split("::").pop()} outputs`);
+  }
+  return found;
+}
