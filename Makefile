@@ -15,8 +15,9 @@ export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
-system-deps: ## Debian packages: openssh-server, iproute2, nftables, iperf3 (idempotent)
+system-deps: ## Debian packages: openssh-server, iproute2, nftables, iperf3, postgresql (idempotent)
 	@bash scripts/system-deps.sh
+	@bash scripts/discovery-deps.sh
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -1,6 +1,7 @@
 // The `netpersona` command: one surface for the lab, the environment check, discovery and reports.
 import { Command, CommanderError } from "commander";
 
+import { registerDiscover } from "./discover";
 import { registerDoctor } from "./doctor";
 import { registerLab } from "./lab";
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDoctor(program);
   registerLab(program);
+  registerDiscover(program);
   return program;
 }
 

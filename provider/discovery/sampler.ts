@@ -1,0 +1,108 @@
+// Flow sampling: `ss -tinpH` every few hundred milliseconds over a window (inside a network namespace when
+// asked), plus the interfaces' byte counters at both ends, turned into one series per TCP flow.
+import { run } from "../util/exec";
+import { flowId, parseListening, parseSs } from "./ss-parse";
+import type { FlowSeries, SocketSample } from "./types";
+
+export interface SampleOptions {
+  netns?: string;
+  windowMs: number;
+  sampleEveryMs: number;
+}
+
+export interface SampleWindow {
+  flows: FlowSeries[];
+  /** Seconds since the window started, per sample. */
+  times: number[];
+  listening: Set<number>;
+  interfaceBytes: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** rx + tx bytes of every interface except loopback, from `ip -s -j link`. */
+export async function interfaceBytes(netns?: string): Promise<number> {
+  const { stdout } = await run(["ip", "-s", "-j", "link", "show"], { netns });
+  const links = JSON.parse(stdout) as {
+    ifname: string;
+    stats64?: { rx: { bytes: number }; tx: { bytes: number } };
+  }[];
+  return links
+    .filter((l) => l.ifname !== "lo" && l.stats64)
+    .reduce((acc, l) => acc + (l.stats64?.rx.bytes ?? 0) + (l.stats64?.tx.bytes ?? 0), 0);
+}
+
+async function listening(netns?: string): Promise<Set<number>> {
+  return parseListening((await run(["ss", "-tlnH"], { netns })).stdout);
+}
+
+function newSeries(s: SocketSample, index: number, n: number, preexisting: boolean): FlowSeries {
+  return {
+    key: {
+      protocol: "tcp",
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+    },
+    process: s.process,
+    pid: s.pid,
+    preexisting,
+    first: index,
+    last: index,
+    sent: new Array<number>(n).fill(0),
+    received: new Array<number>(n).fill(0),
+    segsOut: new Array<number>(n).fill(0),
+    segsIn: new Array<number>(n).fill(0),
+    retransBytes: 0,
+  };
+}
+
+/** Samples the sockets for `windowMs` and returns one series per flow, with per-interval deltas. */
+export async function sampleFlows(opts: SampleOptions): Promise<SampleWindow> {
+  const n = Math.max(2, Math.round(opts.windowMs / opts.sampleEveryMs) + 1);
+  const listen = await listening(opts.netns);
+  const ifStart = await interfaceBytes(opts.netns);
+  const series = new Map<string, FlowSeries>();
+  const previous = new Map<string, SocketSample>();
+  const times: number[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const due = t0 + i * opts.sampleEveryMs;
+    if (due > Date.now()) await sleep(due - Date.now());
+    const sockets = parseSs((await run(["ss", "-tinpH"], { netns: opts.netns })).stdout);
+    times.push((Date.now() - t0) / 1000);
+    for (const s of sockets) {
+      if (s.localAddress === s.remoteAddress || s.localAddress.startsWith("127.")) continue;
+      const id = flowId(s);
+      let f = series.get(id);
+      const prev = previous.get(id);
+      if (!f) {
+        f = newSeries(s, i, n, i === 0);
+        series.set(id, f);
+      }
+      // The first sighting of a flow that opened inside the window counts all its bytes so far.
+      const base = prev ?? (f.preexisting ? s : undefined);
+      f.sent[i] = Math.max(0, s.bytesSent - (base?.bytesSent ?? 0));
+      f.received[i] = Math.max(0, s.bytesReceived - (base?.bytesReceived ?? 0));
+      f.segsOut[i] = Math.max(0, s.dataSegsOut - (base?.dataSegsOut ?? 0));
+      f.segsIn[i] = Math.max(0, s.dataSegsIn - (base?.dataSegsIn ?? 0));
+      f.retransBytes += Math.max(0, s.bytesRetrans - (base?.bytesRetrans ?? 0));
+      f.last = i;
+      f.process ??= s.process;
+      f.pid ??= s.pid;
+      if (s.rttMs !== undefined) f.rttMs = s.rttMs;
+      if (s.pmtu !== undefined) f.pmtu = s.pmtu;
+      previous.set(id, s);
+    }
+    for (const id of [...previous.keys()]) if (series.get(id)?.last !== i) previous.delete(id);
+  }
+  for (const p of await listening(opts.netns)) listen.add(p);
+  const ifEnd = await interfaceBytes(opts.netns);
+  return {
+    flows: [...series.values()],
+    times,
+    listening: listen,
+    interfaceBytes: Math.max(0, ifEnd - ifStart),
+  };
+}

@@ -1,0 +1,137 @@
+// Shapes of automated persona discovery: sampled sockets, per-flow features, classes, recommendations.
+// They map field for field onto proto/netpersona/agent/v1/discover.proto (see wire.ts).
+import type { Persona } from "../persona/schema";
+
+export const APP_CLASSES = [
+  "video-streaming",
+  "database-access",
+  "web-browsing",
+  "bulk-transfer",
+  "interactive",
+  "other",
+] as const;
+export type AppClass = (typeof APP_CLASSES)[number];
+
+/** One TCP socket as `ss -tinpH` reports it at one instant. */
+export interface SocketSample {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  state: string;
+  process?: string;
+  pid?: number;
+  bytesSent: number;
+  bytesReceived: number;
+  bytesRetrans: number;
+  dataSegsOut: number;
+  dataSegsIn: number;
+  rttMs?: number;
+  pmtu?: number;
+}
+
+export interface FlowKey {
+  protocol: "tcp";
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** A flow seen over the window: what each sample added, sample by sample. */
+export interface FlowSeries {
+  key: FlowKey;
+  process?: string;
+  pid?: number;
+  /** True when the flow existed at the first sample (its earlier bytes are not counted). */
+  preexisting: boolean;
+  /** Sample index of the first and last sighting. */
+  first: number;
+  last: number;
+  /** Bytes and data segments added in each interval, indexed by sample (0 where not seen). */
+  sent: number[];
+  received: number[];
+  segsOut: number[];
+  segsIn: number[];
+  retransBytes: number;
+  rttMs?: number;
+  pmtu?: number;
+}
+
+export interface FlowFeatures {
+  /** "inbound" when the local port is listening (this host serves), otherwise "outbound". */
+  direction: "inbound" | "outbound";
+  servicePort: number;
+  durationSeconds: number;
+  bytesSent: number;
+  bytesReceived: number;
+  meanRateBps: number;
+  /** Variance of the per-interval rate (bits/s squared) and its coefficient of variation. */
+  rateVariance: number;
+  rateCv: number;
+  /** Fraction of intervals in which the flow carried data. */
+  dutyCycle: number;
+  /** Fraction of active intervals in which both directions carried data (request/response rhythm). */
+  requestResponseRatio: number;
+  /** Bursts (runs of active intervals), the regularity of their start times and of their sizes. */
+  bursts: number;
+  burstPeriodSeconds: number;
+  burstPeriodCv: number;
+  burstSizeCv: number;
+  /** Data segments the smaller (request) side sent per burst. */
+  requestsPerBurst: number;
+  /** Mean payload per data segment, each way. */
+  meanSegmentSent: number;
+  meanSegmentReceived: number;
+  /** Bytes of the bigger direction over all bytes, 0.5..1. */
+  asymmetry: number;
+  retransRatio: number;
+  rttMs?: number;
+  pmtu?: number;
+  process?: string;
+}
+
+export interface ClassifiedFlow {
+  key: FlowKey;
+  features: FlowFeatures;
+  applicationClass: AppClass;
+  confidence: number;
+  /** The rule that decided, in words. */
+  why: string;
+}
+
+export interface ClassSummary {
+  applicationClass: AppClass;
+  flows: number;
+  bytes: number;
+  byteShare: number;
+}
+
+export interface DiscoverySummary {
+  netns?: string;
+  windowMs: number;
+  sampleEveryMs: number;
+  samples: number;
+  flowsSeen: number;
+  flowsWithData: number;
+  bytesInFlows: number;
+  /** Bytes the host's interfaces moved in the window (rx + tx), to compare with bytesInFlows. */
+  interfaceBytes: number;
+  classes: ClassSummary[];
+  dominantClass?: AppClass;
+}
+
+export interface Recommendation {
+  applicationClass: AppClass;
+  persona: Persona;
+  flowCount: number;
+  reason: string;
+}
+
+export interface DiscoveryResult {
+  flows: ClassifiedFlow[];
+  summary: DiscoverySummary;
+  recommendations: Recommendation[];
+  /** Set when there is nothing to classify; says so instead of guessing. */
+  note?: string;
+}

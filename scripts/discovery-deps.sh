@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the discovery traffic generators need, only when something is missing:
+# PostgreSQL (server, pgbench, pg_isready) for database traffic, iperf3 for bulk, openssh-client for
+# interactive sessions, util-linux's setpriv to run postgres as its own user, iproute2 for `ss`.
+# Idempotent: a second run prints one line and changes nothing.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
+pg_bin() { for d in /usr/lib/postgresql/*/bin; do [ -x "$d/$1" ] && return 0; done; return 1; }
+pg_bin postgres || need+=(postgresql)
+pg_bin pgbench || need+=(postgresql)
+pg_bin pg_isready || need+=(postgresql-client)
+have iperf3 || need+=(iperf3)
+have ssh || need+=(openssh-client)
+have setpriv || need+=(util-linux)
+have ss || need+=(iproute2)
+getent passwd postgres >/dev/null || need+=(postgresql)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "discovery-deps: all present (postgresql, pgbench, iperf3, openssh-client, setpriv, ss)" >&2
+  exit 0
+fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "discovery-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "discovery-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "discovery-deps: installed ${need[*]}" >&2
