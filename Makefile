@@ -10,7 +10,7 @@ export PATH := $(PULUMI_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 
-.PHONY: help deps system-deps node-deps pulumi build lint test schema bench clean
+.PHONY: help deps system-deps node-deps pulumi build lint test demo schema bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -45,6 +45,9 @@ lint: node-deps ## eslint + prettier
 
 test: deps build lint ## install, build, lint, then every test (mocha)
 	mocha
+
+demo: deps build ## the main job: a live migration in the lab, adapting to loss and a PMTU black hole
+	node dist/scripts/demo.js
 
 schema: build ## regenerate schema.json from the zod schemas
 	node dist/scripts/gen-schema.js

@@ -3,6 +3,8 @@ export { Persona, type PersonaArgs, type PersonaDefinition, type RouteHintArgs }
 export { StackCa, type StackCaArgs } from "./stack-ca";
 export { Agent, type AgentArgs, type ConnectionArgs, type InterfaceInfo } from "./agent";
 export { PersonaAttachment, type PersonaAttachmentArgs } from "./attachment";
+export { Migration, type MigrationArgs, type HistoryEntry, type PolicyInput } from "./migration";
+export { discover, type AgentDiscovery, type DiscoverArgs, type FromDiscoveryOptions } from "./discovery";
 export { loadPersonas, PersonaFileError } from "../provider/persona/files";
 export { PACKAGE_VERSION } from "./shim";
 export { labInventory, labAgentArgs, type LabHost, type LabInventory } from "./lab";

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { CongestionControl, Persona as PersonaDefinition, QosClass } from "../provider/persona/schema";
+import type { FromDiscoveryOptions, Recommendations } from "../provider/discovery/from-discovery";
 import { PACKAGE_VERSION, providerShim } from "./shim";
 
 export type { CongestionControl, PersonaDefinition, QosClass };
@@ -59,6 +60,31 @@ export class Persona extends pulumi.dynamic.Resource {
   declare public readonly congestionControl: pulumi.Output<CongestionControl | undefined>;
   declare public readonly mtu: pulumi.Output<number | undefined>;
   declare public readonly personaName: pulumi.Output<string | null>;
+
+  /**
+   * A persona recommended by discovery (`discover(agent)`): the one for `applicationClass`, or for the class
+   * that moved the most bytes. Fails with the discovery's own words when it recommended nothing.
+   */
+  static fromDiscovery(
+    name: string,
+    discovery: pulumi.Input<Recommendations>,
+    options: FromDiscoveryOptions = {},
+    opts?: pulumi.CustomResourceOptions,
+  ): Persona {
+    const args = pulumi.output(discovery).apply((d) => {
+      const { personaArgsFromDiscovery } =
+        require("../provider/discovery/from-discovery") as typeof import("../provider/discovery/from-discovery");
+      return personaArgsFromDiscovery(d as Recommendations, options);
+    });
+    // Each field an Output that may resolve to undefined (a field the recommendation leaves alone).
+    const fields = Object.fromEntries(
+      (["congestionControl", "mtu", "mtuScope", "qos", "dns", "routes"] as const).map((k) => [
+        k,
+        args.apply((a) => a[k]),
+      ]),
+    ) as unknown as PersonaArgs;
+    return new Persona(name, { ...fields, personaName: options.applicationClass ?? name }, opts);
+  }
 
   constructor(name: string, args: PersonaArgs, opts?: pulumi.CustomResourceOptions) {
     super(

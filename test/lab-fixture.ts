@@ -10,6 +10,8 @@ import { run, type RunOptions, type RunResult } from "../provider/util/exec";
 export type { LabHost, LabInventory };
 
 const live = new Set<string>();
+/** Every lab this test process created, destroyed or not: the root hook checks exactly these. */
+export const createdLabs = new Set<string>();
 
 /** Creates a lab (networks default 2); pair every call with `destroyLab` in an after/afterEach hook. */
 export async function createLab(opts: {
@@ -19,6 +21,7 @@ export async function createLab(opts: {
   dns?: boolean;
 }): Promise<LabInventory> {
   live.add(opts.name);
+  createdLabs.add(opts.name);
   return labUp(opts);
 }
 

@@ -1,7 +1,7 @@
 // The agent's RPCs in process (port 0, mTLS) over a small in-memory HostController: confirmation deadlines,
 // typed errors, sessions with their event stream, feedback acks. A unit test of the transport, not the kernel.
 import { strict as assert } from "node:assert";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -12,6 +12,8 @@ import { connectAgent, type AgentConnection } from "../provider/agent/client";
 import { serverCredentials } from "../provider/agent/daemon";
 import type { AgentError } from "../provider/agent/errors";
 import type { HostController, HostSnapshot } from "../provider/agent/host/api";
+import type { ProbeTarget } from "../provider/agent/safe-apply/probes";
+import { PersonaService } from "../provider/agent/personas";
 import { createAgentServer, type AgentServer } from "../provider/agent/server";
 import type { SessionRunner } from "../provider/agent/sessions";
 import { StateStore } from "../provider/agent/state";
@@ -48,6 +50,17 @@ class FakeHost implements HostController {
   }
 }
 
+/** Probes as the fake kernel would answer them: the controller is cut off while the MTU is 576. */
+function fakeProbes(host: FakeHost, seen: ProbeTarget[][]) {
+  return async (targets: ProbeTarget[]) => {
+    seen.push(targets);
+    return targets.map((t) => {
+      const ok = !(t.name === "controller" && host.live.mtu === 576);
+      return { ...t, ok, detail: ok ? "ping answered" : `no ping answer from ${t.host}` };
+    });
+  };
+}
+
 /** Three rounds up the weight schedule, then converged. */
 const runner: SessionRunner = {
   async run(ctx) {
@@ -66,6 +79,7 @@ describe("agent server (in process, fake host)", () => {
   let conn: AgentConnection;
   const host = new FakeHost();
   const logs: string[] = [];
+  const probed: ProbeTarget[][] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "npt-server-"));
@@ -79,6 +93,8 @@ describe("agent server (in process, fake host)", () => {
       version: "t",
       log: (l) => logs.push(l),
       sessionRunner: runner,
+      // The fake host has no kernel for a watchdog process to restore: the agent's own timer rolls back.
+      safeApply: { env: { startWatchdog: () => 0, runProbes: fakeProbes(host, probed) } },
     });
     const port = await server.listen("127.0.0.1:0", serverCredentials({ caPem: ca.certPem, ...agentCert }));
     conn = connectAgent({ endpoint: `127.0.0.1:${port}`, caPem: ca.certPem, ...client });
@@ -102,6 +118,41 @@ describe("agent server (in process, fake host)", () => {
     assert.equal(host.live.mtu, 1500);
     assert.equal((await conn.getPersona()).current, null);
     assert.ok(logs.includes(`apply ${r.apply_id} rolled back: not confirmed in time`));
+  });
+
+  it("rolls back at once when a probe that passed before fails after the change, naming the probe", async () => {
+    probed.length = 0;
+    const err = await conn.applyPersona({ mtu: 576 }, 60).then(
+      () => assert.fail("applied"),
+      (e: AgentError) => e,
+    );
+    assert.equal(err.code, grpc.status.FAILED_PRECONDITION);
+    assert.match(err.message, /^apply [a-z0-9-]+ rolled back: probe 'controller' passed before the change and fails after it: no ping answer from 127\.0\.0\.1$/); // prettier-ignore
+    // The controller probed is the caller (the gRPC peer), before and after the change.
+    assert.deepEqual(probed, [
+      [{ name: "controller", kind: "ping", host: "127.0.0.1" }],
+      [{ name: "controller", kind: "ping", host: "127.0.0.1" }],
+    ]);
+    assert.equal(host.live.mtu, 1500);
+    assert.deepEqual(
+      [(await conn.getPersona()).pending, (await conn.getInfo()).pending_apply_id],
+      [null, ""],
+    );
+    assert.deepEqual(
+      await readdir(join(dir, "state", "applies")),
+      [],
+      "the journal holds nothing once folded",
+    );
+  });
+
+  it("confirms an apply, answers a repeated confirm the same, and refuses to roll it back", async () => {
+    const r = await conn.applyPersona({ mtu: 1450 }, 60);
+    assert.equal((await conn.getInfo()).pending_apply_id, r.apply_id);
+    assert.equal((await conn.getPersona()).pending!.apply_id, r.apply_id);
+    for (let i = 0; i < 2; i++) assert.equal((await conn.confirmApply(r.apply_id)).current!.mtu, 1450);
+    await assert.rejects(conn.rollbackApply(r.apply_id), (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION); // prettier-ignore
+    assert.deepEqual([host.live.mtu, (await conn.getPersona()).current!.mtu], [1450, 1450]);
+    assert.ok(logs.includes(`apply ${r.apply_id} confirmed`));
   });
 
   it("returns INTERNAL with the failing command and its output, and undoes the partial apply", async () => {
@@ -170,5 +221,20 @@ describe("agent server (in process, fake host)", () => {
       })(),
       (e: AgentError) => e.code === grpc.status.UNIMPLEMENTED,
     );
+  });
+
+  // Last: it leaves the first server's service believing an apply is still pending.
+  it("an agent started again finds the pending apply in the journal, re-arms it and confirms it", async () => {
+    const r = await conn.applyPersona({ mtu: 1380 }, 60);
+    server.personas.stop(); // the first agent's timer dies with it
+    const store = await StateStore.open(join(dir, "state"));
+    const cfg = { env: { startWatchdog: () => 0, runProbes: fakeProbes(host, probed) } };
+    const again = new PersonaService(host, store, (l) => logs.push(l), cfg);
+    await again.resume();
+    assert.deepEqual([again.pendingId(), (await again.get()).pending?.persona.mtu], [r.apply_id, 1380]);
+    assert.equal((await again.confirm(r.apply_id)).mtu, 1380);
+    again.stop();
+    const st = (await StateStore.open(join(dir, "state"))).get();
+    assert.deepEqual([st.current?.mtu, st.lastApply?.id, st.lastApply?.outcome, st.pending], [1380, r.apply_id, "confirmed", undefined]); // prettier-ignore
   });
 });

@@ -1,13 +1,17 @@
 // The agent daemon: loads its certificates and state, serves the agent API over mutual TLS only (clients must
 // present a certificate signed by the stack CA; plaintext and unknown CAs are refused in the handshake), and
-// shuts down cleanly on SIGTERM/SIGINT. State survives kill -9 (see state.ts).
+// shuts down cleanly on SIGTERM/SIGINT. State survives kill -9 (see state.ts); so does an apply awaiting
+// confirmation, whose watchdog process rolls it back at the deadline whether the agent lives or not.
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 
 import * as grpc from "@grpc/grpc-js";
 
-import type { HostController } from "./host/api";
+import { listenHostOf, startSessionParts } from "./daemon-sessions";
+import type { NetpersonaHostController } from "./host/controller";
+import type { SafeApplyConfig } from "./persona-probes";
 import { createAgentServer, type AgentServer } from "./server";
+import type { DiscoverySource } from "./server-sessions";
 import { StateStore } from "./state";
 import { AGENT_VERSION } from "./version";
 
@@ -18,6 +22,8 @@ export interface DaemonOptions {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** UDP port of the echo responder that peers probe (default 7047); 0 turns it off. */
+  echoPort?: number;
 }
 
 export interface TlsMaterial {
@@ -72,15 +78,41 @@ export function logLine(line: string): void {
 }
 
 /** Starts the daemon; resolves once it listens, with the server and the bound port. */
+/** Discover RPC: samples this host's flows (the agent runs in the host's namespace) and classifies them. */
+const discoverySource: DiscoverySource = {
+  async discover(req) {
+    const { discover, toDiscoverResponse } = await import("../discovery");
+    const r = await discover({
+      windowMs: req.window_seconds * 1000,
+      sampleEveryMs: req.sample_interval_ms || 200,
+    });
+    return toDiscoverResponse(r);
+  },
+};
+
 export async function startDaemon(
   o: DaemonOptions,
-  host: HostController,
+  host: NetpersonaHostController,
+  safeApply: SafeApplyConfig = {},
 ): Promise<{ agent: AgentServer; port: number }> {
   const listen = checkListenAddress(o.listen);
   const tls = await loadTls(o);
   const store = await StateStore.open(o.stateDir);
-  const agent = await createAgentServer({ host, store, version: AGENT_VERSION, log: logLine });
+  // Finishes and folds what a crash or kill -9 left in the safe-apply journal before serving (recoverOnStart).
+  // Migration sessions: echo responder, StreamMetrics probes, the session runner (feedback over mTLS).
+  const parts = await startSessionParts({ host, store, stateDir: o.stateDir, tls, listenHost: listenHostOf(listen), echoPort: o.echoPort, log: logLine }); // prettier-ignore
+  const agent = await createAgentServer({
+    host,
+    store,
+    version: AGENT_VERSION,
+    log: logLine,
+    safeApply,
+    sessionRunner: parts.sessionRunner,
+    metrics: parts.metrics,
+    discovery: discoverySource,
+  });
   const port = await agent.listen(listen, serverCredentials(tls));
+  agent.sessions.resumeAll(parts.sessionRunner, logLine); // sessions a stop or kill -9 interrupted
   const shown = listen.replace(/:\d+$/, `:${port}`);
   logLine(`netpersona-agent ${AGENT_VERSION} listening on ${shown} (mTLS), state in ${o.stateDir}`);
   let stopping = false;
@@ -88,7 +120,10 @@ export async function startDaemon(
     if (stopping) return;
     stopping = true;
     logLine(`${signal}: stopping`);
-    agent.close().then(() => process.exit(0));
+    agent
+      .close()
+      .then(() => parts.close())
+      .then(() => process.exit(0));
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -26,6 +26,9 @@ export interface DiscoverySource {
   discover(req: DiscoverRequest__Output, signal?: AbortSignal): Promise<DiscoverResponse>;
 }
 
+/** host:port or [v6]:port of another agent (the feedback stream's endpoint). */
+const AGENT_ENDPOINT_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):\d{1,5}$/;
+
 function unimplemented(what: string): AgentError {
   return new AgentError(grpc.status.UNIMPLEMENTED, `${what} is not available in this agent build`);
 }
@@ -48,6 +51,11 @@ export function sessionHandlers(deps: {
       if (isIP(req.peer_address) === 0) {
         failures.push({ property: "peer_address", reason: "must be an IPv4 or IPv6 address" });
       }
+      if (req.peer_port > 65535)
+        failures.push({ property: "peer_port", reason: "must be 0..65535 (0: 7047)" });
+      if (req.source_agent !== "" && !AGENT_ENDPOINT_RE.test(req.source_agent)) {
+        failures.push({ property: "source_agent", reason: "must be HOST:PORT of the source agent, e.g. 10.0.1.10:7443 or [fd00::1]:7443" }); // prettier-ignore
+      }
       const policy = policyFromWire(req.policy, failures);
       if (failures.length > 0 || !source.ok) throw invalidArgument(failures);
       if (!deps.runner) throw unimplemented("StartSession (no session runner)");
@@ -62,6 +70,7 @@ export function sessionHandlers(deps: {
         shadowPersona: source.value,
         sourceAgent: req.source_agent,
         peerAddress: req.peer_address,
+        ...(req.peer_port > 0 && { peerPort: req.peer_port }),
         startedUnixMs: now,
         updatedUnixMs: now,
         reason: "",
@@ -71,11 +80,25 @@ export function sessionHandlers(deps: {
       return sessionToWire(record);
     }),
     GetSession: unary(log, "GetSession", async (req) => sessionToWire(sessions.get(req.session_id))),
-    AbortSession: unary(log, "AbortSession", async (req) =>
-      sessionToWire(
-        await sessions.abort(req.session_id, req.reason || "aborted by the client", req.rollback),
-      ),
-    ),
+    AbortSession: unary(log, "AbortSession", async (req) => {
+      const s = sessions.get(req.session_id);
+      const reason = req.reason || "aborted by the client";
+      if (s.state === "SESSION_STATE_CONVERGED" && req.rollback && deps.runner?.undo) {
+        // Undoing a finished migration: the destination returns to its state before the session.
+        await deps.runner.undo(s.id);
+        await sessions.record(s.id, {
+          kind: "restored",
+          rule: "",
+          changes: [],
+          reason: `${reason}: the session-start snapshot is restored`,
+          weight: 0,
+          converged: false,
+          state: "SESSION_STATE_ROLLED_BACK",
+        });
+        return sessionToWire(sessions.get(s.id));
+      }
+      return sessionToWire(await sessions.abort(req.session_id, reason, req.rollback));
+    }),
     WatchSession: serverStream(log, "WatchSession", async (req, call, signal) => {
       const id = req.session_id;
       sessions.get(id);

@@ -12,6 +12,7 @@ import type { PlanStep } from "./host/api";
 import type { HostController } from "./host/api";
 import { invalidArgument } from "./errors";
 import { capabilities, hostName, listInterfaces } from "./info";
+import { callerOf, type SafeApplyConfig } from "./persona-probes";
 import { PersonaService } from "./personas";
 import { unary, type Log } from "./rpc";
 import { sessionHandlers, type DiscoverySource, type MetricsSource } from "./server-sessions";
@@ -29,6 +30,8 @@ export interface AgentServerOptions {
   metrics?: MetricsSource;
   /** Flow classifier for Discover; without it Discover answers UNIMPLEMENTED. */
   discovery?: DiscoverySource;
+  /** Safe apply of persona changes: probe settings, and the watchdog starter / probe runner to use. */
+  safeApply?: SafeApplyConfig;
 }
 
 export interface AgentServer {
@@ -52,7 +55,7 @@ const wireSteps = (steps: PlanStep[]) => steps.map((s) => ({ ...s, command: [...
 export async function createAgentServer(opts: AgentServerOptions): Promise<AgentServer> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const startedUnixMs = Date.now();
-  const personas = new PersonaService(opts.host, opts.store, log);
+  const personas = new PersonaService(opts.host, opts.store, log, opts.safeApply);
   const sessions = new SessionStore(opts.store);
   await personas.resume();
 
@@ -73,7 +76,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
         },
         started_unix_ms: startedUnixMs,
         has_snapshot: st.preSnapshot !== undefined,
-        pending_apply_id: st.pending?.id ?? "",
+        pending_apply_id: personas.pendingId() ?? "",
       };
     }),
     GetPersona: unary(log, "GetPersona", async () => {
@@ -94,8 +97,9 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
     PlanPersona: unary(log, "PlanPersona", async (req) => ({
       steps: wireSteps(await personas.plan(validPersona(req.persona, "persona"))),
     })),
-    ApplyPersona: unary(log, "ApplyPersona", async (req) => {
-      const r = await personas.apply(validPersona(req.persona, "persona"), req.confirm_timeout_seconds);
+    ApplyPersona: unary(log, "ApplyPersona", async (req, call) => {
+      const persona = validPersona(req.persona, "persona");
+      const r = await personas.apply(persona, req.confirm_timeout_seconds, callerOf(call));
       return {
         apply_id: r.applyId,
         steps: wireSteps(r.steps),
@@ -112,8 +116,8 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
       apply_id: req.apply_id,
       live: personaToWire(await personas.rollback(req.apply_id)),
     })),
-    RestoreSnapshot: unary(log, "RestoreSnapshot", async () => {
-      const r = await personas.restore();
+    RestoreSnapshot: unary(log, "RestoreSnapshot", async (_req, call) => {
+      const r = await personas.restore(callerOf(call));
       return { restored: r.restored, live: personaToWire(r.live) };
     }),
     ...sessionHandlers({

@@ -1,4 +1,5 @@
 // Sessions between their stored shape (sessions.ts) and the wire messages (session.proto).
+import { parsePolicy, policyFromSession, type PolicyInput } from "../engine";
 import { personaToWire } from "../proto/persona";
 import type { Session } from "../proto/gen/netpersona/agent/v1/Session";
 import type { SessionEvent } from "../proto/gen/netpersona/agent/v1/SessionEvent";
@@ -48,7 +49,44 @@ export function policyFromWire(p: SessionPolicy__Output | null, failures: Failur
     failures.push({ property: "policy.latency_high_ms", reason: "must be positive" });
   if (policy.intervalMs < 100)
     failures.push({ property: "policy.interval_ms", reason: "must be at least 100" });
+  const json = p?.policy_json ?? "";
+  if (json !== "") policy.policyJson = json;
+  if (failures.length === 0) failures.push(...enginePolicyFailures(policy));
   return policy;
+}
+
+function parseOverrides(json: string): { value?: PolicyInput; failure?: Failure } {
+  if (json === "") return { value: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    return { failure: { property: "policy.policy_json", reason: `is not valid JSON: ${(err as Error).message}` } }; // prettier-ignore
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return {
+      failure: { property: "policy.policy_json", reason: "must be a JSON object (an engine policy)" },
+    };
+  }
+  return { value: value as PolicyInput };
+}
+
+/** Problems of the full policy: `policy_json` alone (named `policy.policy_json.<field>`), then merged over
+ *  the compact fields (named by the engine field, `policy.<field>`). */
+function enginePolicyFailures(p: SessionPolicy): Failure[] {
+  const o = parseOverrides(p.policyJson ?? "");
+  if (o.failure) return [o.failure];
+  const alone = parsePolicy(o.value, ["policy", "policy_json"]);
+  if (!alone.ok) return alone.failures;
+  const merged = parsePolicy(policyFromSession(p, o.value), ["policy"]);
+  return merged.ok ? [] : merged.failures;
+}
+
+/** The engine policy a stored session policy means: the compact fields, with policy_json merged over them. */
+export function enginePolicy(p: SessionPolicy): PolicyInput {
+  const o = parseOverrides(p.policyJson ?? "");
+  if (o.failure) throw new Error(`${o.failure.property}: ${o.failure.reason}`);
+  return policyFromSession(p, o.value);
 }
 
 export function sessionToWire(s: SessionRecord): Session {
@@ -68,12 +106,14 @@ export function sessionToWire(s: SessionRecord): Session {
       max_duration_seconds: p.maxDurationSeconds,
       hysteresis: p.hysteresis,
       dwell_intervals: p.dwellIntervals,
+      policy_json: p.policyJson ?? "",
     },
     source_persona: personaToWire(s.sourcePersona),
     shadow_persona: personaToWire(s.shadowPersona),
     blended_persona: s.blendedPersona ? personaToWire(s.blendedPersona) : null,
     source_agent: s.sourceAgent,
     peer_address: s.peerAddress,
+    peer_port: s.peerPort ?? 0,
     started_unix_ms: s.startedUnixMs,
     updated_unix_ms: s.updatedUnixMs,
     reason: s.reason,

@@ -33,6 +33,8 @@ export interface SessionPolicy {
   maxDurationSeconds: number;
   hysteresis: number;
   dwellIntervals: number;
+  /** The full engine policy (PolicyInput JSON) merged over the fields above; "" when none was given. */
+  policyJson?: string;
 }
 
 /** The metrics one decision was based on. */
@@ -70,6 +72,8 @@ export interface SessionRecord {
   blendedPersona?: Persona;
   sourceAgent: string;
   peerAddress: string;
+  /** UDP port of the peer's echo responder (0 or absent: the default, 7047). */
+  peerPort?: number;
   startedUnixMs: number;
   updatedUnixMs: number;
   reason: string;
@@ -99,11 +103,15 @@ export interface SessionContext {
   emit(update: SessionUpdate): Promise<void>;
   /** The latest feedback report from the source agent, if any. */
   latestFeedback(): FeedbackReport | undefined;
+  /** Records a feedback report that the runner obtained itself (its own stream to the source agent). */
+  noteFeedback(report: FeedbackReport): void;
 }
 
 /** The adjustment loop (the engine). `run` resolves when the session reached a final state. */
 export interface SessionRunner {
   run(ctx: SessionContext): Promise<void>;
+  /** Puts the host back as it was when the (converged) session started. */
+  undo?(sessionId: string): Promise<void>;
 }
 
 /** The reason of a session's abort signal when AbortSession was called. */
@@ -117,12 +125,16 @@ export class SessionAbort extends Error {
   }
 }
 
+/** How long AbortSession waits for the runner to put the host back before it answers anyway. */
+const ABORT_WAIT_MS = 30_000;
+
 export const SESSION_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class SessionStore {
   private readonly events = new EventEmitter();
   private readonly feedback = new Map<string, FeedbackReport>();
   private readonly aborts = new Map<string, AbortController>();
+  private readonly running = new Map<string, Promise<void>>();
 
   constructor(private readonly store: StateStore) {
     this.events.setMaxListeners(0);
@@ -160,8 +172,9 @@ export class SessionStore {
       signal: controller.signal,
       emit: (update) => this.record(id, update),
       latestFeedback: () => this.feedback.get(id),
+      noteFeedback: (report) => void this.feedback.set(id, report),
     };
-    runner
+    const done = runner
       .run(ctx)
       .catch(async (err: unknown) => {
         log(`session ${id} failed: ${(err as Error)?.message ?? String(err)}`);
@@ -170,7 +183,24 @@ export class SessionStore {
           await this.record(id, { ...finalUpdate(s, "failed", "SESSION_STATE_FAILED"), reason: String(err) });
         }
       })
-      .finally(() => this.aborts.delete(id));
+      .finally(() => {
+        this.aborts.delete(id);
+        this.running.delete(id);
+      });
+    this.running.set(id, done);
+  }
+
+  /** Launches `runner` again for every session that had not reached a final state (the agent restarted);
+   *  returns their ids. The runner finds its own persisted progress and resumes from it. */
+  resumeAll(runner: SessionRunner, log: (line: string) => void): string[] {
+    const ids = Object.values(this.store.get().sessions)
+      .filter((s) => !FINAL.has(s.state) && !this.aborts.has(s.id))
+      .map((s) => s.id);
+    for (const id of ids) {
+      log(`session ${id}: resuming after restart`);
+      this.launch(id, runner, log);
+    }
+    return ids;
   }
 
   async record(id: string, update: SessionUpdate): Promise<void> {
@@ -200,6 +230,10 @@ export class SessionStore {
     const s = this.get(id);
     if (FINAL.has(s.state)) throw failedPrecondition(`session '${id}' already ended (${s.state})`);
     this.aborts.get(id)?.abort(new SessionAbort(reason, rollback));
+    // The runner puts the host back (rollback) or stops as it is; answer once it is done (bounded).
+    const done = this.running.get(id);
+    if (done)
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, ABORT_WAIT_MS).unref())]);
     const why = rollback ? `${reason} (rollback to the source persona requested)` : reason;
     await this.record(id, { ...finalUpdate(s, "aborted", "SESSION_STATE_ABORTED"), reason: why });
     return this.get(id);

@@ -1,6 +1,7 @@
 // The agent's durable state: one JSON file in the state directory, replaced atomically on every change
 // (temporary file, fsync, rename, fsync of the directory), so a crash or `kill -9` loses nothing that a
-// client was told had happened. Loaded again when the agent starts.
+// client was told had happened. Loaded again when the agent starts. It holds what is committed; the applies in
+// flight are in the safe-apply journal next to it (see personas-journal.ts for how the two stay one record).
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -12,15 +13,14 @@ import type { SessionRecord } from "./sessions";
 export const STATE_FILE = "state.json";
 export const STATE_VERSION = 1;
 
-/** An apply that rolls back unless confirmed before `deadlineUnixMs`. */
-export interface PendingApply {
+/** How the last finished apply ended (folded in from the safe-apply journal; see personas-journal.ts). */
+export interface LastApply {
   id: string;
-  persona: Persona;
-  /** The host just before this apply: what a rollback restores. */
-  snapshot: HostSnapshot;
-  /** The persona current before this apply (restored as current on rollback). */
-  previousPersona?: Persona;
-  deadlineUnixMs: number;
+  outcome: "confirmed" | "rolled-back";
+  /** Who settled it: the agent, the watchdog (deadline passed), or recovery at agent start. */
+  by: string;
+  reason: string;
+  atUnixMs: number;
 }
 
 export interface AgentState {
@@ -29,7 +29,11 @@ export interface AgentState {
   preSnapshot?: HostSnapshot;
   /** The persona last applied and committed. */
   current?: Persona;
-  pending?: PendingApply;
+  lastApply?: LastApply;
+  /** Only in files written before applies went through safe apply: an apply awaiting confirmation with the
+   *  snapshot taken before it. The agent rolls it back when it starts and removes the field. Applies in flight
+   *  now live in the safe-apply journal (`applies/`), never here. */
+  pending?: { id: string; snapshot: HostSnapshot };
   sessions: Record<string, SessionRecord>;
 }
 

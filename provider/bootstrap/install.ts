@@ -101,6 +101,9 @@ export function unitFile(spec: InstallSpec): string {
     "[Service]",
     `ExecStart=${[spec.nodePath, ...agentArgs(spec)].join(" ")}`,
     "Restart=always",
+    // Stopping or restarting the agent must not kill a safe-apply watchdog it started: that process
+    // restores the host if a pending apply is never confirmed.
+    "KillMode=process",
     "RestartSec=1",
     "",
     "[Install]",

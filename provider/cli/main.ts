@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerDiscover } from "./discover";
 import { registerDoctor } from "./doctor";
 import { registerLab } from "./lab";
+import { registerReport } from "./report";
 
 export function buildProgram(): Command {
   const program = new Command("netpersona")
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerLab(program);
   registerDiscover(program);
+  registerReport(program);
   return program;
 }
 

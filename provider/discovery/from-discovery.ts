@@ -2,7 +2,12 @@
 // the Persona resource): the recommendation of a chosen class, or of the class that moved the most bytes.
 import type { PersonaInput } from "../persona/schema";
 import { validatePersona } from "../persona/validate";
-import { APP_CLASSES, type AppClass, type DiscoveryResult } from "./types";
+import { APP_CLASSES, type AppClass, type DiscoveryResult, type DiscoverySummary } from "./types";
+
+/** What choosing a recommendation needs of a discovery: also satisfied by an agent's Discover answer. */
+export type Recommendations = Pick<DiscoveryResult, "recommendations" | "note"> & {
+  summary: Pick<DiscoverySummary, "classes">;
+};
 
 export interface FromDiscoveryOptions {
   /** The class whose persona to use; defaults to the host's dominant class (most bytes). */
@@ -10,7 +15,7 @@ export interface FromDiscoveryOptions {
 }
 
 export function personaArgsFromDiscovery(
-  result: DiscoveryResult,
+  result: Recommendations,
   opts: FromDiscoveryOptions = {},
 ): PersonaInput {
   const wanted = opts.applicationClass;

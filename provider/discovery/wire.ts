@@ -32,5 +32,13 @@ export function toDiscoverResponse(r: DiscoveryResult): DiscoverResponse {
       flow_count: x.flowCount,
       reason: x.reason,
     })),
+    note: r.note ?? "",
+    classes: r.summary.classes.map((c) => ({
+      application_class: c.applicationClass,
+      flows: c.flows,
+      bytes: String(c.bytes),
+      byte_share: c.byteShare,
+    })),
+    dominant_class: r.summary.dominantClass ?? "",
   };
 }

@@ -64,7 +64,15 @@ export async function createLabDir(name: string): Promise<string> {
     }
     throw err;
   }
+  // Which process made the lab, so a test suite can tell its own leftovers from labs others have up.
+  await writeFile(path.join(dir, "owner.pid"), `${process.pid}\n`);
   return dir;
+}
+
+/** The pid of the process that made the lab, when recorded. */
+export async function labOwner(name: string): Promise<number | undefined> {
+  const pid = Number((await readFile(path.join(labDir(name), "owner.pid"), "utf8").catch(() => "")).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Claims the lowest free address block index not in `busy`; the claim is a folder naming its lab. */

@@ -7,6 +7,7 @@ const loaders: Record<string, () => pulumi.dynamic.ResourceProvider> = {
   "stack-ca": () => require("./stack-ca").stackCaProvider,
   agent: () => require("./agent").agentProvider,
   attachment: () => require("./attachment").attachmentProvider,
+  migration: () => require("./migration").migrationProvider,
 };
 
 /** The provider of `kind`, with the optional methods filled in, since the shim calls every one of them:

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { personaSchema } from "../persona/schema";
 import { agentInputsSchema, stackCaInputsSchema } from "../resources/agent-schema";
 import { attachmentInputsSchema } from "../resources/attachment-schema";
+import { migrationInputsSchema } from "../resources/migration-schema";
 
 const interfaceInfo = z
   .object({
@@ -122,5 +123,35 @@ export const RESOURCE_SPECS: readonly ResourceSpec[] = [
       agentHostname: z.string(),
     }),
     secrets: ["clientKeyPem"],
+  },
+  {
+    token: "netpersona:index:Migration",
+    description:
+      "A live migration of a node's network persona: a shadow persona on the destination mirrors the source before data moves, is tuned from live metrics and the source's feedback, and is blended in; ready only once the blend converged. Delete restores the destination's pre-migration state.",
+    inputs: migrationInputsSchema,
+    outputs: z.object({
+      sessionId: z.string().describe("The session on the destination agent."),
+      converged: z.boolean(),
+      finalPersona: personaSchema.describe("The persona on the destination when the blend converged."),
+      convergenceSeconds: z.number().describe("Seconds from the session's start to convergence."),
+      history: z
+        .array(
+          z
+            .object({
+              seq: z.int(),
+              time: z.string(),
+              kind: z.string(),
+              weight: z.number(),
+              rule: z.string(),
+              changes: z.array(z.string()),
+              reason: z.string(),
+              metrics: z.record(z.string(), z.number()).optional(),
+            })
+            .meta({ title: "HistoryEntry" }),
+        )
+        .describe("Every decision: time, metrics, rule, change, reason, blend weight."),
+      metricSummary: z.record(z.string(), z.number()).describe("Mean and worst of the measured metrics."),
+    }),
+    secrets: ["source", "destination", "transfer"],
   },
 ];

@@ -55,6 +55,11 @@ const KNOWN_FIELDS = new Set([
 
 type Json = Record<string, unknown>;
 
+/** The kernel prints a host route without its length (`10.0.0.1`); personas write it as `10.0.0.1/32`. */
+function hostPrefix(dst: string, family: 4 | 6): string {
+  return dst === "default" || dst.includes("/") ? dst : `${dst}/${family === 4 ? 32 : 128}`;
+}
+
 function parseRoute(family: 4 | 6, j: Json, lockLine: string): Route {
   const unsupported = Object.keys(j).filter((k) => !KNOWN_FIELDS.has(k));
   const metrics: Record<string, number | string> = {};
@@ -76,7 +81,7 @@ function parseRoute(family: 4 | 6, j: Json, lockLine: string): Route {
   return {
     family,
     type: typeof j.type === "string" ? j.type : "unicast",
-    dst: String(j.dst),
+    dst: hostPrefix(String(j.dst), family),
     ...(typeof j.gateway === "string" && { gateway: j.gateway }),
     ...(typeof j.dev === "string" && { dev: j.dev }),
     ...(typeof j.protocol === "string" && { protocol: j.protocol }),

@@ -1,7 +1,7 @@
 // The safe-apply journal in the state directory. Every file is written atomically. Whoever renames
 // `pending-<id>.json` first owns the outcome: confirm renames it to `confirmed-<id>.json`, a rollback (by the
 // agent or by the watchdog) to `rollback-<id>.json`; the loser of the race sees ENOENT and backs off.
-import { readdir, readFile, rename, rm } from "node:fs/promises";
+import { access, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../host/atomic";
@@ -12,6 +12,9 @@ export interface PendingRecord {
   deadlineUnixMs: number;
   snapshotFile: string;
   createdUnixMs: number;
+  /** The caller's own data about the apply, opaque here (the daemon keeps the persona in it); copied into the
+   *  result, so whoever reads the outcome after a crash still knows what was applied. */
+  meta?: unknown;
 }
 
 export interface ResultRecord {
@@ -20,6 +23,8 @@ export interface ResultRecord {
   by: "agent" | "watchdog" | "recovery";
   reason: string;
   atUnixMs: number;
+  /** `meta` of the pending record. */
+  meta?: unknown;
 }
 
 export const APPLY_ID_RE = /^[a-z0-9-]{8,64}$/;
@@ -78,6 +83,35 @@ export async function idsWith(dir: string, kind: string): Promise<string[]> {
 
 export async function readResult(dir: string, id: string): Promise<ResultRecord | undefined> {
   return readJson<ResultRecord>(paths(dir, id).result);
+}
+
+/** The result of `id`; while the party that claimed it is still restoring (its `rollback-`/`confirmed-` file
+ *  is there, no result yet), waits for it up to `limitMs`. Undefined for an id the journal does not know. */
+export async function awaitResult(
+  dir: string,
+  id: string,
+  limitMs = 30_000,
+): Promise<ResultRecord | undefined> {
+  const p = paths(dir, id);
+  const exists = (f: string) => access(f).then(() => true, () => false); // prettier-ignore
+  for (const end = Date.now() + limitMs; ; await new Promise((r) => setTimeout(r, 100))) {
+    const result = await readResult(dir, id);
+    if (result) return result;
+    const claimed = (await exists(p.rollback)) || (await exists(p.confirmed));
+    if (!claimed || Date.now() >= end) return readResult(dir, id);
+  }
+}
+
+/** Writes the result of a claimed apply; `claimedFile` is the renamed pending record (its `meta` is kept). */
+export async function writeResult(
+  dir: string,
+  id: string,
+  claimedFile: string,
+  r: Omit<ResultRecord, "applyId" | "atUnixMs" | "meta">,
+): Promise<void> {
+  const rec = await readJson<PendingRecord>(claimedFile);
+  const result: ResultRecord = { applyId: id, ...r, atUnixMs: Date.now(), ...(rec?.meta !== undefined && { meta: rec.meta }) }; // prettier-ignore
+  await writeJson(paths(dir, id).result, result);
 }
 
 /** Removes the files of a finished apply except its result. */

@@ -7,6 +7,7 @@ import { connect, isIP } from "node:net";
 import { join } from "node:path";
 
 import { run } from "../../util/exec";
+import type { HostController } from "../host/api";
 
 export interface ProbeSpec {
   /** Ping this gateway; "auto": the gateway of the default route at probe time. */
@@ -72,7 +73,10 @@ function dns(server: string, name: string, timeoutMs: number): Promise<[boolean,
     const id = randomBytes(2).readUInt16BE(0);
     const sock = createSocket(isIP(checkHost(server)) === 6 ? "udp6" : "udp4");
     const timer = setTimeout(() => done(false, `dns ${server}: no answer in ${timeoutMs} ms`), timeoutMs);
+    let finished = false;
     const done = (ok: boolean, detail: string) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       sock.close();
       resolve([ok, detail]);
@@ -84,7 +88,10 @@ function dns(server: string, name: string, timeoutMs: number): Promise<[boolean,
       // NOERROR and NXDOMAIN are answers; SERVFAIL, REFUSED and the rest mean the server does not resolve.
       done(rcode === 0 || rcode === 3, `dns ${server}: rcode ${rcode}`);
     });
-    sock.send(dnsQuery(id, name), 53, server);
+    // A send that fails at once (no route: ENETUNREACH) fails the probe at once, not after the timeout.
+    sock.send(dnsQuery(id, name), 53, server, (err) => {
+      if (err) done(false, `dns ${server}: ${err.message}`);
+    });
   });
 }
 
@@ -117,4 +124,23 @@ export async function runProbes(
     timeoutMs: timeoutMs * 2 + 10_000,
   });
   return JSON.parse(res.stdout) as ProbeResult[];
+}
+
+/** The concrete probe targets for the host as it is now (gateway "auto" and DNS follow the live host). */
+export async function probeTargets(controller: HostController, spec: ProbeSpec = {}): Promise<ProbeTarget[]> {
+  const live = await controller.readLive();
+  const out: ProbeTarget[] = [];
+  const gw = spec.gateway === "auto" ? live.routes?.preferredGateway : spec.gateway;
+  if (gw) out.push({ name: "gateway", kind: "ping", host: gw });
+  const c = spec.controller;
+  if (c)
+    out.push({
+      name: "controller",
+      kind: c.port ? "tcp" : "ping",
+      host: c.host,
+      ...(c.port && { port: c.port }),
+    });
+  const server = live.dns?.servers[0];
+  if (spec.dnsName && server) out.push({ name: "dns", kind: "dns", host: server, dnsName: spec.dnsName });
+  return out;
 }

@@ -5,21 +5,30 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 
 import type { Persona } from "../../persona/schema";
-import type { ApplyOutcome, HostController } from "../host/api";
-import { claim, idsWith, paths, readJson, readResult, tidy, writeJson, type PendingRecord, type ResultRecord } from "./journal"; // prettier-ignore
-import { runProbes, type ProbeResult, type ProbeSpec, type ProbeTarget } from "./probes";
-import { isWatchdogOf, restoreClaimed, startWatchdog } from "./watchdog";
+import type { ApplyOutcome, HostController, HostSnapshot } from "../host/api";
+import { envWith, type SafeApplyEnv } from "./env";
+import { awaitResult, claim, idsWith, paths, readJson, readResult, tidy, writeJson, writeResult, type PendingRecord, type ResultRecord } from "./journal"; // prettier-ignore
+import { probeTargets, type ProbeResult, type ProbeSpec } from "./probes";
+import { isWatchdogOf, restoreClaimed } from "./watchdog";
 
 export interface SafeApplyOptions {
   /** The host controller; its `netns` (when it has one) is where the probes run. */
   controller: HostController & { netns?: string };
-  persona: Persona;
+  /** What to apply; unused when `change` is given. */
+  persona?: Persona;
   stateDir: string;
   /** How long the change stays without a confirm before the watchdog restores the snapshot. */
   confirmTimeoutMs: number;
   probes?: ProbeSpec;
   /** The change to make instead of `controller.apply(persona)`, e.g. a blending step (applyQos, applyEcmp). */
   change?: () => Promise<ApplyOutcome>;
+  /** Kept in the pending record and copied into the result (see PendingRecord.meta). */
+  meta?: unknown;
+  /** Runs once the snapshot, the pending record and the watchdog are in place, just before the change; the
+   *  snapshot is the host as it is now. A throw rolls back like a failed change. */
+  beforeChange?: (snapshot: HostSnapshot) => Promise<void>;
+  /** Injected parts (default: `controller.restore`, the watchdog-main.js process, real probes). */
+  env?: Partial<SafeApplyEnv>;
 }
 
 export interface Timings {
@@ -39,27 +48,8 @@ export type SafeApplyResult = {
 } & (
   | { outcome: "pending"; deadlineUnixMs: number }
   | { outcome: "unchanged" }
-  | { outcome: "rolled-back"; reason: string }
+  | { outcome: "rolled-back"; reason: string; /** what the change threw, when it threw */ cause?: unknown }
 );
-
-/** The concrete probe targets for the host as it is now (gateway "auto" and DNS follow the live host). */
-export async function probeTargets(controller: HostController, spec: ProbeSpec = {}): Promise<ProbeTarget[]> {
-  const live = await controller.readLive();
-  const out: ProbeTarget[] = [];
-  const gw = spec.gateway === "auto" ? live.routes?.preferredGateway : spec.gateway;
-  if (gw) out.push({ name: "gateway", kind: "ping", host: gw });
-  const c = spec.controller;
-  if (c)
-    out.push({
-      name: "controller",
-      kind: c.port ? "tcp" : "ping",
-      host: c.host,
-      ...(c.port && { port: c.port }),
-    });
-  const server = live.dns?.servers[0];
-  if (spec.dnsName && server) out.push({ name: "dns", kind: "dns", host: server, dnsName: spec.dnsName });
-  return out;
-}
 
 async function stopWatchdog(dir: string, id: string): Promise<void> {
   const pid = Number((await readJson<number>(paths(dir, id).watchdogPid)) ?? 0);
@@ -68,19 +58,21 @@ async function stopWatchdog(dir: string, id: string): Promise<void> {
   if (pid > 0 && (await isWatchdogOf(pid, id))) process.kill(pid, "SIGTERM");
 }
 
-async function rollbackNow(
+/** Rolls back apply `id` now, unless someone settled it first; returns its result either way. */
+export async function rollbackApply(
   dir: string,
   id: string,
   by: ResultRecord["by"],
   reason: string,
+  env: Partial<SafeApplyEnv> = {},
 ): Promise<ResultRecord> {
   const p = paths(dir, id);
   if (await claim(p.pending, p.rollback)) {
     await stopWatchdog(dir, id);
-    await restoreClaimed(dir, id, by, reason);
+    await restoreClaimed(dir, id, by, reason, envWith(env).restore);
   }
-  const result = await readResult(dir, id);
-  if (!result) throw new Error(`apply ${id}: rolled back by another party, but no result was recorded`);
+  const result = await awaitResult(dir, id);
+  if (!result) throw new Error(`apply ${id}: settled by another party, but no result was recorded`);
   return result;
 }
 
@@ -91,19 +83,28 @@ export async function safeApply(opts: SafeApplyOptions): Promise<SafeApplyResult
   const busy = await idsWith(dir, "pending");
   if (busy.length > 0)
     throw new Error(`safe apply: apply ${busy[0]} is pending: confirm or roll it back first`);
+  // A rollback that did not finish (its restore failed) would be redone by recoverOnStart over this change.
+  const undone = await idsWith(dir, "rollback");
+  if (undone.length > 0)
+    throw new Error(
+      `safe apply: the rollback of apply ${undone[0]} has not finished: recoverOnStart retries it`,
+    );
   const applyId = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const p = paths(dir, applyId);
   const timeoutMs = opts.probes?.timeoutMs ?? 2000;
   const netns = opts.controller.netns;
+  const env = envWith({ restore: (s) => opts.controller.restore(s), ...opts.env });
+  const runProbes = env.runProbes;
+  const rollbackNow = (reason: string) => rollbackApply(dir, applyId, "agent", reason, env);
 
   const probesBefore = await runProbes(await probeTargets(opts.controller, opts.probes), timeoutMs, netns);
   const t1 = Date.now();
   const snap = await opts.controller.snapshot();
   await writeJson(p.snapshot, snap);
   const deadlineUnixMs = Date.now() + opts.confirmTimeoutMs;
-  const pending: PendingRecord = { applyId, deadlineUnixMs, snapshotFile: p.snapshot, createdUnixMs: t0 };
+  const pending: PendingRecord = { applyId, deadlineUnixMs, snapshotFile: p.snapshot, createdUnixMs: t0, ...(opts.meta !== undefined && { meta: opts.meta }) }; // prettier-ignore
   await writeJson(p.pending, pending);
-  await writeJson(p.watchdogPid, startWatchdog(dir, applyId));
+  await writeJson(p.watchdogPid, env.startWatchdog(dir, applyId));
   const t2 = Date.now();
   const timings = (t3: number, t4: number): Timings => ({
     probeBeforeMs: t1 - t0,
@@ -116,16 +117,20 @@ export async function safeApply(opts: SafeApplyOptions): Promise<SafeApplyResult
 
   let apply: ApplyOutcome;
   try {
-    apply = await (opts.change ? opts.change() : opts.controller.apply(opts.persona));
+    await opts.beforeChange?.(snap);
+    if (opts.change) apply = await opts.change();
+    else if (opts.persona) apply = await opts.controller.apply(opts.persona);
+    else throw new Error("safe apply: give a persona or a change");
   } catch (err) {
     const reason = `apply failed: ${err instanceof Error ? err.message : String(err)}`;
-    await rollbackNow(dir, applyId, "agent", reason);
+    await rollbackNow(reason);
     return {
       ...base,
       probesAfter: [],
       timings: timings(Date.now(), Date.now()),
       outcome: "rolled-back",
       reason,
+      cause: err,
     };
   }
   const t3 = Date.now();
@@ -139,7 +144,7 @@ export async function safeApply(opts: SafeApplyOptions): Promise<SafeApplyResult
   const failed = probesAfter.find((r) => !r.ok);
   if (failed) {
     const reason = `probe '${failed.name}' passed before the change and fails after it: ${failed.detail}`;
-    await rollbackNow(dir, applyId, "agent", reason);
+    await rollbackNow(reason);
     return { ...base, apply, probesAfter, timings: timings(t3, Date.now()), outcome: "rolled-back", reason };
   }
   return {
@@ -161,19 +166,23 @@ export async function confirm(
   const p = paths(stateDir, applyId);
   if (await claim(p.pending, p.confirmed)) {
     await stopWatchdog(stateDir, applyId);
-    await writeJson(p.result, { applyId, outcome: "confirmed", by: "agent", reason, atUnixMs: Date.now() });
+    await writeResult(stateDir, applyId, p.confirmed, { outcome: "confirmed", by: "agent", reason });
     await tidy(stateDir, applyId);
   }
-  const result = await readResult(stateDir, applyId);
+  const result = await awaitResult(stateDir, applyId);
   if (!result) throw new Error(`apply ${applyId}: unknown in ${stateDir}`);
   return result;
 }
 
 /** Rolls back every pending apply now. */
-export async function rollback(stateDir: string, reason = "rollback requested"): Promise<ResultRecord[]> {
+export async function rollback(
+  stateDir: string,
+  reason = "rollback requested",
+  env: Partial<SafeApplyEnv> = {},
+): Promise<ResultRecord[]> {
   const out: ResultRecord[] = [];
   for (const id of await idsWith(stateDir, "pending"))
-    out.push(await rollbackNow(stateDir, id, "agent", reason));
+    out.push(await rollbackApply(stateDir, id, "agent", reason, env));
   return out;
 }
 
@@ -181,17 +190,19 @@ export async function rollback(stateDir: string, reason = "rollback requested"):
  *  whose deadline passed, and restarts the watchdog of the others if it died. Returns the pending ids. */
 export async function recoverOnStart(
   stateDir: string,
+  over: Partial<SafeApplyEnv> = {},
 ): Promise<{ pending: string[]; finished: ResultRecord[] }> {
+  const env = envWith(over);
   const finished: ResultRecord[] = [];
   for (const id of await idsWith(stateDir, "rollback")) {
     if (!(await readResult(stateDir, id)))
-      await restoreClaimed(stateDir, id, "recovery", "interrupted rollback");
+      await restoreClaimed(stateDir, id, "recovery", "interrupted rollback", env.restore);
     await tidy(stateDir, id);
     finished.push((await readResult(stateDir, id)) as ResultRecord);
   }
   for (const id of await idsWith(stateDir, "confirmed")) {
     if (!(await readResult(stateDir, id))) {
-      await writeJson(paths(stateDir, id).result, { applyId: id, outcome: "confirmed", by: "recovery", reason: "confirmed before a crash", atUnixMs: Date.now() }); // prettier-ignore
+      await writeResult(stateDir, id, paths(stateDir, id).confirmed, { outcome: "confirmed", by: "recovery", reason: "confirmed before a crash" }); // prettier-ignore
     }
     await tidy(stateDir, id);
     finished.push((await readResult(stateDir, id)) as ResultRecord);
@@ -202,13 +213,19 @@ export async function recoverOnStart(
     if (!rec) continue;
     if (Date.now() >= rec.deadlineUnixMs) {
       finished.push(
-        await rollbackNow(stateDir, id, "recovery", "no confirm before the deadline (agent restarted)"),
+        await rollbackApply(
+          stateDir,
+          id,
+          "recovery",
+          "no confirm before the deadline (agent restarted)",
+          env,
+        ),
       );
       continue;
     }
     const pid = Number((await readJson<number>(paths(stateDir, id).watchdogPid)) ?? 0);
     if (!(pid > 0 && (await isWatchdogOf(pid, id)))) {
-      await writeJson(paths(stateDir, id).watchdogPid, startWatchdog(stateDir, id));
+      await writeJson(paths(stateDir, id).watchdogPid, env.startWatchdog(stateDir, id));
     }
     pending.push(id);
   }

@@ -6,6 +6,7 @@ import type { AbortSessionRequest as _netpersona_agent_v1_AbortSessionRequest, A
 import type { AgentClient as _netpersona_agent_v1_AgentClient, AgentDefinition as _netpersona_agent_v1_AgentDefinition } from './netpersona/agent/v1/Agent';
 import type { ApplyPersonaRequest as _netpersona_agent_v1_ApplyPersonaRequest, ApplyPersonaRequest__Output as _netpersona_agent_v1_ApplyPersonaRequest__Output } from './netpersona/agent/v1/ApplyPersonaRequest';
 import type { ApplyPersonaResponse as _netpersona_agent_v1_ApplyPersonaResponse, ApplyPersonaResponse__Output as _netpersona_agent_v1_ApplyPersonaResponse__Output } from './netpersona/agent/v1/ApplyPersonaResponse';
+import type { ClassSummary as _netpersona_agent_v1_ClassSummary, ClassSummary__Output as _netpersona_agent_v1_ClassSummary__Output } from './netpersona/agent/v1/ClassSummary';
 import type { ClassifiedFlow as _netpersona_agent_v1_ClassifiedFlow, ClassifiedFlow__Output as _netpersona_agent_v1_ClassifiedFlow__Output } from './netpersona/agent/v1/ClassifiedFlow';
 import type { ConfirmApplyRequest as _netpersona_agent_v1_ConfirmApplyRequest, ConfirmApplyRequest__Output as _netpersona_agent_v1_ConfirmApplyRequest__Output } from './netpersona/agent/v1/ConfirmApplyRequest';
 import type { ConfirmApplyResponse as _netpersona_agent_v1_ConfirmApplyResponse, ConfirmApplyResponse__Output as _netpersona_agent_v1_ConfirmApplyResponse__Output } from './netpersona/agent/v1/ConfirmApplyResponse';
@@ -63,6 +64,7 @@ export interface ProtoGrpcType {
         Agent: SubtypeConstructor<typeof grpc.Client, _netpersona_agent_v1_AgentClient> & { service: _netpersona_agent_v1_AgentDefinition }
         ApplyPersonaRequest: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaRequest, _netpersona_agent_v1_ApplyPersonaRequest__Output>
         ApplyPersonaResponse: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaResponse, _netpersona_agent_v1_ApplyPersonaResponse__Output>
+        ClassSummary: MessageTypeDefinition<_netpersona_agent_v1_ClassSummary, _netpersona_agent_v1_ClassSummary__Output>
         ClassifiedFlow: MessageTypeDefinition<_netpersona_agent_v1_ClassifiedFlow, _netpersona_agent_v1_ClassifiedFlow__Output>
         ConfirmApplyRequest: MessageTypeDefinition<_netpersona_agent_v1_ConfirmApplyRequest, _netpersona_agent_v1_ConfirmApplyRequest__Output>
         ConfirmApplyResponse: MessageTypeDefinition<_netpersona_agent_v1_ConfirmApplyResponse, _netpersona_agent_v1_ConfirmApplyResponse__Output>

@@ -3,13 +3,32 @@
 
 import type { ClassifiedFlow as _netpersona_agent_v1_ClassifiedFlow, ClassifiedFlow__Output as _netpersona_agent_v1_ClassifiedFlow__Output } from '../../../netpersona/agent/v1/ClassifiedFlow';
 import type { Recommendation as _netpersona_agent_v1_Recommendation, Recommendation__Output as _netpersona_agent_v1_Recommendation__Output } from '../../../netpersona/agent/v1/Recommendation';
+import type { ClassSummary as _netpersona_agent_v1_ClassSummary, ClassSummary__Output as _netpersona_agent_v1_ClassSummary__Output } from '../../../netpersona/agent/v1/ClassSummary';
 
 export interface DiscoverResponse {
   'flows'?: (_netpersona_agent_v1_ClassifiedFlow)[];
   'recommendations'?: (_netpersona_agent_v1_Recommendation)[];
+  /**
+   * Set when there was nothing to classify (e.g. no traffic in the window): says so instead of guessing.
+   */
+  'note'?: (string);
+  'classes'?: (_netpersona_agent_v1_ClassSummary)[];
+  /**
+   * The class that moved the most bytes, empty when none.
+   */
+  'dominant_class'?: (string);
 }
 
 export interface DiscoverResponse__Output {
   'flows': (_netpersona_agent_v1_ClassifiedFlow__Output)[];
   'recommendations': (_netpersona_agent_v1_Recommendation__Output)[];
+  /**
+   * Set when there was nothing to classify (e.g. no traffic in the window): says so instead of guessing.
+   */
+  'note': (string);
+  'classes': (_netpersona_agent_v1_ClassSummary__Output)[];
+  /**
+   * The class that moved the most bytes, empty when none.
+   */
+  'dominant_class': (string);
 }

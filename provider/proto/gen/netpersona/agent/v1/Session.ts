@@ -30,6 +30,7 @@ export interface Session {
    * Number of events so far (WatchSession with from_seq replays them).
    */
   'event_count'?: (number | string | Long);
+  'peer_port'?: (number);
 }
 
 export interface Session__Output {
@@ -56,4 +57,5 @@ export interface Session__Output {
    * Number of events so far (WatchSession with from_seq replays them).
    */
   'event_count': (string);
+  'peer_port': (number);
 }

@@ -42,6 +42,11 @@ export interface SessionPolicy {
    * Intervals a condition must hold before a rule fires (dwell).
    */
   'dwell_intervals'?: (number);
+  /**
+   * The full engine policy as JSON (docs/engine.md, "Policy reference"), merged section by section over
+   * the fields above; empty: the fields above alone. Validated on arrival (INVALID_ARGUMENT names the field).
+   */
+  'policy_json'?: (string);
 }
 
 /**
@@ -84,4 +89,9 @@ export interface SessionPolicy__Output {
    * Intervals a condition must hold before a rule fires (dwell).
    */
   'dwell_intervals': (number);
+  /**
+   * The full engine policy as JSON (docs/engine.md, "Policy reference"), merged section by section over
+   * the fields above; empty: the fields above alone. Validated on arrival (INVALID_ARGUMENT names the field).
+   */
+  'policy_json': (string);
 }

@@ -22,6 +22,10 @@ export interface StartSessionRequest {
    * Address the destination probes (the migrated node as seen from here).
    */
   'peer_address'?: (string);
+  /**
+   * UDP port of the peer's echo responder; 0: 7047.
+   */
+  'peer_port'?: (number);
 }
 
 export interface StartSessionRequest__Output {
@@ -42,4 +46,8 @@ export interface StartSessionRequest__Output {
    * Address the destination probes (the migrated node as seen from here).
    */
   'peer_address': (string);
+  /**
+   * UDP port of the peer's echo responder; 0: 7047.
+   */
+  'peer_port': (number);
 }

@@ -1,0 +1,332 @@
+// Migration: moves a node's network persona to its destination. The source's live persona (or the given
+// one) becomes the shadow persona on the destination before any data moves; the destination agent runs the
+// session (measure, decide, blend, apply) and the provider follows it over a gRPC stream, printing progress,
+// and returns only when the blend has converged. A session that cannot converge is rolled back by the agent
+// and fails the resource with its history. The session lives on the destination agent: a lost connection
+// is followed again from the last event seen, and a re-run after a provider crash finds the same session.
+import { createHash } from "node:crypto";
+
+import type * as pulumi from "@pulumi/pulumi";
+
+import type { AgentConnection } from "../agent/client";
+import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
+import type { Persona } from "../persona/schema";
+import { containsUnknown, issuesToFailures, validatePersona } from "../persona/validate";
+import { PACKAGE_VERSION, VERSION_KEY, progress, userInputs } from "./common";
+import { waitForAgent } from "./agent";
+import { migrationInputsSchema, type MigrationInputs } from "./migration-schema";
+
+export const MIGRATION_SECRETS = ["source", "destination", "transfer"] as const;
+const INPUT_KEYS = Object.keys(migrationInputsSchema.shape);
+const FINAL = new Set([
+  "SESSION_STATE_CONVERGED",
+  "SESSION_STATE_ROLLED_BACK",
+  "SESSION_STATE_ABORTED",
+  "SESSION_STATE_FAILED",
+]);
+
+export interface HistoryEntry {
+  seq: number;
+  time: string;
+  kind: string;
+  weight: number;
+  rule: string;
+  changes: string[];
+  reason: string;
+  metrics?: {
+    rttP50Ms: number;
+    rttP90Ms: number;
+    lossRatio: number;
+    jitterMs: number;
+    throughputBps: number;
+    pathMtu: number;
+  };
+}
+
+function parse(props: Record<string, unknown>): MigrationInputs {
+  return migrationInputsSchema.parse(
+    Object.fromEntries(INPUT_KEYS.filter((k) => k in props).map((k) => [k, props[k]])),
+  );
+}
+
+/** The same inputs give the same session id, so a re-run after a crash follows the session already running. */
+export function sessionIdOf(i: MigrationInputs, attempt: number): string {
+  const h = createHash("sha256")
+    .update(
+      JSON.stringify([
+        i.source.endpoint,
+        i.destination.endpoint,
+        i.persona ?? null,
+        i.peer,
+        i.policy,
+        i.transfer?.command ?? null,
+      ]),
+    )
+    .digest("hex")
+    .slice(0, 12);
+  return `${i.migrationName}-${h}${attempt > 1 ? `-r${attempt}` : ""}`;
+}
+
+export function historyEntry(e: SessionEvent__Output): HistoryEntry {
+  const m = e.metrics;
+  return {
+    seq: Number(e.seq),
+    time: new Date(Number(e.time_unix_ms)).toISOString(),
+    kind: e.kind,
+    weight: e.weight,
+    rule: e.rule,
+    changes: e.changes.map((c) => `${c.field}: ${c.from} → ${c.to}`),
+    reason: e.reason,
+    ...(m && {
+      metrics: {
+        rttP50Ms: m.rtt_p50_ms,
+        rttP90Ms: m.rtt_p90_ms,
+        lossRatio: m.loss_ratio,
+        jitterMs: m.jitter_ms,
+        throughputBps: m.throughput_bps,
+        pathMtu: m.path_mtu,
+      },
+    }),
+  };
+}
+
+function describe(h: HistoryEntry): string {
+  const m = h.metrics
+    ? ` (rtt p90 ${h.metrics.rttP90Ms.toFixed(1)} ms, loss ${(h.metrics.lossRatio * 100).toFixed(1)}%)`
+    : "";
+  const what = h.changes.length ? ` ${h.changes.join(", ")}` : "";
+  return `w=${h.weight.toFixed(2)} ${h.kind}${h.rule ? ` [${h.rule}]` : ""}${what}${h.reason ? `: ${h.reason}` : ""}${m}`;
+}
+
+/** Metric summary over the history: mean and worst of what the session measured. */
+export function summarise(history: HistoryEntry[]): Record<string, number> {
+  const ms = history.flatMap((h) => (h.metrics ? [h.metrics] : []));
+  if (ms.length === 0) return { samples: 0 };
+  const mean = (f: (m: (typeof ms)[number]) => number) => ms.reduce((a, m) => a + f(m), 0) / ms.length;
+  return {
+    samples: ms.length,
+    rttP50MsMean: mean((m) => m.rttP50Ms),
+    rttP90MsMax: Math.max(...ms.map((m) => m.rttP90Ms)),
+    lossRatioMean: mean((m) => m.lossRatio),
+    lossRatioMax: Math.max(...ms.map((m) => m.lossRatio)),
+    pathMtuMin: Math.min(...ms.map((m) => m.pathMtu).filter((x) => x > 0), Infinity),
+  };
+}
+
+/** Follows the session's events to its end, resuming from the last event after a lost stream. */
+async function follow(
+  conn: AgentConnection,
+  id: string,
+  name: string,
+  history: HistoryEntry[],
+): Promise<void> {
+  let failures = 0;
+  for (;;) {
+    try {
+      for await (const e of conn.watchSession(id, (history.at(-1)?.seq ?? 0) + 1)) {
+        const h = historyEntry(e);
+        history.push(h);
+        if (h.kind !== "deferred") progress(name, describe(h));
+        failures = 0;
+      }
+      const s = await conn.getSession(id);
+      if (FINAL.has(s.state)) return;
+    } catch (err) {
+      failures++;
+      if (failures > 30)
+        throw new Error(`lost the session stream ${failures} times: ${(err as Error).message}`, {
+          cause: err,
+        });
+      progress(name, `session stream lost (${(err as Error).message.split("\n")[0]}): following again`);
+      await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000)));
+    }
+  }
+}
+
+async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal): Promise<void> {
+  if (!i.transfer) return;
+  const { SshSession } = await import("../ssh/connection");
+  const ssh = await SshSession.open(i.transfer.connection, (l) => progress(name, `transfer: ${l}`));
+  try {
+    progress(name, `transfer: running ${i.transfer.command.join(" ")}`);
+    const started = Date.now();
+    const timer = new Promise<never>((_, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`the transfer did not finish within ${i.transfer!.timeoutSeconds} s`)),
+        i.transfer!.timeoutSeconds * 1000,
+      );
+      signal.addEventListener("abort", () => clearTimeout(t), { once: true });
+    });
+    await Promise.race([ssh.run(i.transfer.command), timer]);
+    progress(name, `transfer: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    ssh.dispose();
+  }
+}
+
+async function migrate(props: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const i = parse(props);
+  const name = `Migration ${i.migrationName}`;
+  const { personaToWire, personaFromWire } = await import("../proto/persona");
+  const { policyOrThrow } = await import("../engine/policy");
+  const policy = policyOrThrow(i.policy);
+  let persona: Persona;
+  if (i.persona) {
+    const v = validatePersona(i.persona, ["persona"]);
+    if (!v.ok) throw new Error(v.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
+    persona = v.value;
+  } else {
+    const { conn: src } = await waitForAgent(i.source, name);
+    try {
+      const live = personaFromWire((await src.getPersona()).live, "source live persona");
+      if (!live.ok)
+        throw new Error(`the source's live persona is not valid: ${JSON.stringify(live.failures)}`);
+      // Routing hints name the source network's gateways and devices, which the destination does not have:
+      // the node takes its behaviour with it (congestion control, MTU, QoS, DNS), not its routes.
+      const { routes: _local, ...portable } = live.value;
+      persona = portable;
+      progress(name, `source persona (live, without its network-local routes): ${JSON.stringify(persona)}`);
+    } finally {
+      src.close();
+    }
+  }
+  const { conn } = await waitForAgent(i.destination, name);
+  const abort = new AbortController();
+  try {
+    let attempt = 1;
+    let session = await start(conn, i, persona, policy, attempt, personaToWire);
+    while (FINAL.has(session.state) && !session.converged) {
+      progress(name, `session ${session.id} ended ${session.state} earlier: starting a new attempt`);
+      session = await start(conn, i, persona, policy, ++attempt, personaToWire);
+    }
+    progress(
+      name,
+      `session ${session.id} on ${i.destination.endpoint}: shadow persona mirrors the source; blending`,
+    );
+    const history: HistoryEntry[] = [];
+    const transfer = runTransfer(i, name, abort.signal).catch(async (err: Error) => {
+      await conn
+        .abortSession({ session_id: session.id, reason: `transfer failed: ${err.message}`, rollback: true })
+        .catch(() => undefined);
+      throw err;
+    });
+    await follow(conn, session.id, name, history);
+    await transfer;
+    const final = await conn.getSession(session.id);
+    if (!final.converged) {
+      const last = history.slice(-8).map(describe).join("\n  ");
+      throw new Error(
+        `the migration did not converge (${final.state}: ${final.reason}); the destination was rolled back.\nlast events:\n  ${last}`,
+      );
+    }
+    const blended = personaFromWire(final.blended_persona ?? final.shadow_persona, "final persona");
+    const startedMs = Number(final.started_unix_ms);
+    const convergedAt = history.find((h) => h.kind === "converged");
+    return {
+      ...userInputs(props),
+      [VERSION_KEY]: PACKAGE_VERSION,
+      sessionId: final.id,
+      converged: true,
+      finalPersona: blended.ok ? blended.value : null,
+      convergenceSeconds: convergedAt ? (Date.parse(convergedAt.time) - startedMs) / 1000 : null,
+      history: history.filter((h) => h.kind !== "deferred"),
+      metricSummary: summarise(history),
+    };
+  } finally {
+    abort.abort();
+    conn.close();
+  }
+}
+
+async function start(
+  conn: AgentConnection,
+  i: MigrationInputs,
+  persona: Persona,
+  policy: import("../engine/policy").Policy,
+  attempt: number,
+  toWire: (p: Persona) => import("../proto/gen/netpersona/agent/v1/Persona").Persona,
+) {
+  return conn.startSession({
+    session_id: sessionIdOf(i, attempt),
+    source_persona: toWire(persona),
+    source_agent: i.source.endpoint,
+    peer_address: i.peer,
+    policy: {
+      interval_ms: policy.probeIntervalMs,
+      failure_limit: policy.failureLimit,
+      max_duration_seconds: Math.ceil(policy.maxDurationMs / 1000),
+      converge_intervals: policy.convergence.quietIntervals,
+      weight_steps: policy.schedule.steps.map((s) => s.weight),
+      latency_high_ms: policy.thresholds.latencyHighMs.enter,
+      loss_medium: policy.thresholds.lossMediumPct.enter / 100,
+      policy_json: JSON.stringify(i.policy),
+    },
+  });
+}
+
+export const migrationProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const raw = userInputs(news);
+    const r = migrationInputsSchema.safeParse(raw);
+    const failures = r.success ? [] : issuesToFailures(r.error.issues, raw);
+    if (raw.persona && typeof raw.persona === "object" && !containsUnknown(raw.persona)) {
+      const p = validatePersona(raw.persona, ["persona"]);
+      if (!p.ok) failures.push(...p.failures);
+    }
+    if (raw.policy && typeof raw.policy === "object" && !containsUnknown(raw.policy)) {
+      const { parsePolicy } = await import("../engine/policy");
+      const p = parsePolicy(raw.policy, ["policy"]);
+      if (!p.ok) failures.push(...p.failures);
+    }
+    if (failures.length > 0) return { inputs: news, failures };
+    return { inputs: { ...r.data, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
+  },
+
+  async diff(_id, olds, news) {
+    // A migration is an action: any change of what or where is a new migration.
+    const keys = INPUT_KEYS.filter(
+      (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+    );
+    return { changes: keys.length > 0, replaces: keys, deleteBeforeReplace: true };
+  },
+
+  async create(inputs) {
+    const outs = await migrate(inputs);
+    return { id: String(outs.sessionId), outs };
+  },
+
+  async read(id, props) {
+    const i = parse(props);
+    const { conn } = await waitForAgent(i.destination, `Migration ${i.migrationName}`, 15_000);
+    try {
+      const s = await conn.getSession(id).catch(() => undefined);
+      if (!s) return {}; // the destination no longer knows the session: gone
+      return { id, props: { ...props, converged: s.converged } };
+    } finally {
+      conn.close();
+    }
+  },
+
+  async delete(id, props) {
+    // Puts the destination back as it was before the migration (the session's start snapshot).
+    const i = parse(props);
+    const name = `Migration ${i.migrationName}`;
+    const { conn } = await waitForAgent(i.destination, name);
+    try {
+      const s = await conn.getSession(id).catch(() => undefined);
+      if (!s) {
+        progress(name, `the destination no longer knows session ${id}: nothing to restore`);
+      } else if (s.state === "SESSION_STATE_CONVERGED" || !FINAL.has(s.state)) {
+        await conn.abortSession(
+          { session_id: id, reason: "Migration deleted", rollback: true },
+          { deadlineMs: 120_000 },
+        );
+        progress(name, "restored the destination's pre-migration state");
+      } else {
+        progress(name, `session ${id} already ended ${s.state}: the destination was restored then`);
+      }
+    } finally {
+      conn.close();
+    }
+  },
+};

@@ -1,0 +1,76 @@
+// Migration: a node's network persona follows it to its destination, tuned live and blended in gradually.
+import * as pulumi from "@pulumi/pulumi";
+
+import type { PolicyInput } from "../provider/engine/policy";
+import type { HistoryEntry } from "../provider/resources/migration";
+import type { Agent, ConnectionArgs } from "./agent";
+import { Persona, type PersonaDefinition } from "./persona";
+import { PACKAGE_VERSION, providerShim } from "./shim";
+
+export type { HistoryEntry, PolicyInput };
+
+export interface MigrationArgs {
+  source: Agent;
+  destination: Agent;
+  /** The persona to migrate (a Persona or a definition); defaults to the source's live persona. */
+  persona?: Persona | pulumi.Input<Record<string, unknown>>;
+  /** The migrated node's main peer: the destination measures latency, loss and path MTU towards it. */
+  peer: pulumi.Input<string>;
+  /** Thresholds (with hysteresis), dwell, probe interval, blend schedule, gates, failure limit, maximum duration. */
+  policy?: pulumi.Input<PolicyInput>;
+  /** A data transfer (argument vector) run over SSH while the session runs, e.g. rsync of the node's data. */
+  transfer?: pulumi.Input<{
+    command: pulumi.Input<pulumi.Input<string>[]>;
+    connection: pulumi.Input<ConnectionArgs>;
+    timeoutSeconds?: pulumi.Input<number>;
+  }>;
+}
+
+/**
+ * A live migration of a node's network persona. `pulumi up` returns only once the blend on the destination
+ * has converged; a session that cannot converge rolls the destination back and fails with its history.
+ * Destroy restores the destination's pre-migration state.
+ */
+export class Migration extends pulumi.dynamic.Resource {
+  declare public readonly sessionId: pulumi.Output<string>;
+  declare public readonly converged: pulumi.Output<boolean>;
+  /** The persona on the destination when the blend converged. */
+  declare public readonly finalPersona: pulumi.Output<PersonaDefinition>;
+  declare public readonly convergenceSeconds: pulumi.Output<number>;
+  /** Every decision: time, metrics, rule, change, reason, blend weight. */
+  declare public readonly history: pulumi.Output<HistoryEntry[]>;
+  declare public readonly metricSummary: pulumi.Output<Record<string, number>>;
+
+  constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
+    const agentRef = (a: Agent) => ({
+      endpoint: a.endpoint,
+      caCertPem: a.caCertPem,
+      clientCertPem: a.clientCertPem,
+      clientKeyPem: a.clientKeyPem,
+    });
+    const persona = args.persona instanceof Persona ? args.persona.definition : args.persona;
+    super(
+      providerShim("migration"),
+      name,
+      {
+        migrationName: name,
+        source: pulumi.secret(agentRef(args.source)),
+        destination: pulumi.secret(agentRef(args.destination)),
+        persona,
+        peer: args.peer,
+        policy: args.policy,
+        transfer: args.transfer ? pulumi.secret(args.transfer) : undefined,
+        netpersonaVersion: PACKAGE_VERSION,
+        sessionId: undefined,
+        converged: undefined,
+        finalPersona: undefined,
+        convergenceSeconds: undefined,
+        history: undefined,
+        metricSummary: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["source", "destination", "transfer"] },
+      "netpersona",
+      "Migration",
+    );
+  }
+}
