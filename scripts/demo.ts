@@ -36,9 +36,9 @@ function injector(): (text: string) => void {
         await labImpair(LAB, { link: LINK, loss: 12 });
       } else if (stage === 1 && /\[lossMedium\]/.test(text)) {
         stage = 2;
-        log(`the engine reacted to loss; clearing it and making a PMTU black hole at 1400 on ${LINK}`);
+        log(`the engine reacted to loss; clearing it and making a PMTU black hole at 1100 on ${LINK}`);
         await labImpair(LAB, { link: LINK, clear: true });
-        await labImpair(LAB, { link: LINK, mtu: 1400, pmtuBlackhole: true });
+        await labImpair(LAB, { link: LINK, mtu: 1100, pmtuBlackhole: true });
       } else if (stage === 2 && /\[pmtuBlackHole\]/.test(text)) {
         stage = 3;
         log("the engine lowered the MTU below the black hole; letting the blend converge");
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       name: "migration",
       example: "migration",
       root: join(OUT, "stack"),
-      config: { lab: { value: LAB } },
+      config: { lab: { value: LAB }, stepDwellMs: { value: "6000" } },
     });
     log("pulumi up: agents, source persona, migration");
     const up = await project.up(injector());

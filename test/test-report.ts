@@ -65,7 +65,9 @@ describe("session report (SVG)", () => {
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="960" height="\d+"/);
     assert.match(svg, /<text x="70" y="22" font-size="16" font-weight="bold">t &amp; &lt;demo&gt;<\/text>/);
     assert.equal((svg.match(/<polyline /g) ?? []).length, 5); // rtt p50, rtt p90, loss, path MTU, weight
-    const labels = [...svg.matchAll(/font-size="10" fill="#[0-9a-f]{6}">([^<]+)</g)].map((x) => x[1]);
+    const labels = [
+      ...svg.matchAll(/font-size="10" fill="#[0-9a-f]{6}"(?: text-anchor="end")?>([^<]+)</g),
+    ].map((x) => x[1]);
     assert.deepEqual(labels, ["lossMedium", "pmtuBlackHole", "converged"]);
     assert.match(svg, /time \(s\), 0 to 10\.0/);
     // The weight line is a step function ending at the top of its panel (w = 1).
@@ -73,7 +75,7 @@ describe("session report (SVG)", () => {
       ...svg.matchAll(/<polyline fill="none" stroke="#9467bd" stroke-width="2" points="([^"]+)"/g),
     ][0][1].split(" ");
     assert.equal(weight.length, 7);
-    assert.equal(weight.at(-1), `890.0,${(40 + 30 + 2 * (140 + 34)).toFixed(1)}`);
+    assert.equal(weight.at(-1), `890.0,${(40 + 44 + 2 * (140 + 34)).toFixed(1)}`);
   });
 
   it("reads a history from stack outputs or a bare list, and names the fix otherwise", () => {

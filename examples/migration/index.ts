@@ -18,6 +18,7 @@ const inv = labInventory(config.require("lab"));
 const source = inv.hosts.find((h) => h.network === "source")!;
 const destination = inv.hosts.find((h) => h.network === "destination")!;
 const intervalMs = config.getNumber("intervalMs") ?? 500;
+const stepDwellMs = config.getNumber("stepDwellMs") ?? intervalMs * 4;
 
 const ca = new StackCa("ca");
 const sourceAgent = new Agent("source", { ...labAgentArgs(inv, source), ca });
@@ -43,8 +44,11 @@ export const migration = new Migration(
       detectionWindowMs: intervalMs * 4,
       dwell: { enterIntervals: 2, exitIntervals: 4, minChangeGapMs: intervalMs * 4 },
       thresholds: { latencyHighMs: { enter: 50, exit: 30 }, lossMediumPct: { enter: 3, exit: 1 } },
-      schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: intervalMs * 4 },
+      schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs },
       convergence: { quietIntervals: 4 },
+      // Gates (defaults: RTT p90 < 250 ms, loss < 5 %) pause the blend while they fail; this many failures
+      // at one step roll the destination back.
+      failureLimit: 12,
       maxDurationMs: 240_000,
     },
   },

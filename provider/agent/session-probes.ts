@@ -55,7 +55,7 @@ export class PathProbes {
   }
 
   private refreshPmtu(): void {
-    const every = this.opts.pmtuEveryMs ?? 15_000;
+    const every = this.opts.pmtuEveryMs ?? 5_000;
     if (every === 0 || this.pmtuRunning || this.stopped) return;
     if (this.pmtuAt > 0 && Date.now() - this.pmtuAt < every) return;
     this.pmtuRunning = true;

@@ -53,7 +53,7 @@ export function renderSessionSvg(
   const panels: Panel[] = ["Latency (RTT p50/p90) and loss", "Path MTU", "Blend weight and adjustments"].map(
     (t, i) => ({
       title: t,
-      y0: PAD.top + 30 + i * (PANEL_H + GAP),
+      y0: PAD.top + 44 + i * (PANEL_H + GAP),
     }),
   );
   const H = panels[2].y0 + PANEL_H + 60;
@@ -120,8 +120,11 @@ export function renderSessionSvg(
     parts.push(
       `<line x1="${mx}" x2="${mx}" y1="${lat.y0}" y2="${wgt.y0 + PANEL_H}" stroke="${color}" stroke-dasharray="2,3"/>`,
     );
+    const end = mx > W - PAD.right - 60; // labels near the right edge end at their line
+    const ly = wgt.y0 + PANEL_H + 14 + (i % 3) * 12;
+    const anchor = end ? ' text-anchor="end"' : "";
     parts.push(
-      `<text x="${mx + 3}" y="${wgt.y0 + PANEL_H + 14 + (i % 3) * 12}" font-size="10" fill="${color}">${esc(label)}</text>`,
+      `<text x="${end ? mx - 3 : mx + 3}" y="${ly}" font-size="10" fill="${color}"${anchor}>${esc(label)}</text>`,
     );
   });
   const secs = span / 1000;
@@ -135,10 +138,10 @@ export function renderSessionSvg(
     ["#9467bd", "blend weight"],
     ["#ff7f0e", "adjustment (rule)"],
   ]
-    .map(
-      ([c, t], i) =>
-        `<rect x="${PAD.left + i * 170}" y="${PAD.top}" width="10" height="10" fill="${c}"/><text x="${PAD.left + i * 170 + 14}" y="${PAD.top + 9}" font-size="11">${esc(t)}</text>`,
-    )
+    .map(([c, t], i) => {
+      const lx = PAD.left + [0, 230, 300, 400, 510][i];
+      return `<rect x="${lx}" y="${PAD.top - 8}" width="10" height="10" fill="${c}"/><text x="${lx + 14}" y="${PAD.top + 1}" font-size="11">${esc(t)}</text>`;
+    })
     .join("");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,

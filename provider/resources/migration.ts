@@ -126,7 +126,9 @@ async function follow(
       for await (const e of conn.watchSession(id, (history.at(-1)?.seq ?? 0) + 1)) {
         const h = historyEntry(e);
         history.push(h);
-        if (h.kind !== "deferred") progress(name, describe(h));
+        // Every decision goes into the history; the log shows changes, and a plain probe every ~10.
+        if (h.kind !== "deferred" && (h.kind !== "probe" || history.length % 10 === 0))
+          progress(name, describe(h));
         failures = 0;
       }
       const s = await conn.getSession(id);
