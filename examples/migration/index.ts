@@ -49,7 +49,7 @@ export const migration = new Migration(
       // Gates (defaults: RTT p90 < 250 ms, loss < 5 %) pause the blend while they fail; this many failures
       // at one step roll the destination back.
       failureLimit: 12,
-      maxDurationMs: 240_000,
+      maxDurationMs: config.getNumber("maxDurationMs") ?? 240_000,
     },
   },
   { dependsOn: [onSource] },

@@ -216,9 +216,13 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     await transfer;
     const final = await conn.getSession(session.id);
     if (!final.converged) {
-      const last = history.slice(-8).map(describe).join("\n  ");
+      const last = history
+        .filter((h) => h.kind !== "probe")
+        .slice(-8)
+        .map(describe)
+        .join(" | ");
       throw new Error(
-        `the migration did not converge (${final.state}: ${final.reason}); the destination was rolled back.\nlast events:\n  ${last}`,
+        `the migration did not converge (${final.state}: ${final.reason}); the destination was rolled back. Last events: ${last}`,
       );
     }
     const blended = personaFromWire(final.blended_persona ?? final.shadow_persona, "final persona");
