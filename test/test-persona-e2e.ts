@@ -99,6 +99,33 @@ describe("Persona end to end (real engine, local backend)", function () {
     badField = undefined;
   });
 
+  it("fails preview for wrong types, bad IPs, unknown keys and a malicious interface name, naming each", async () => {
+    badField = {
+      mtu: "big",
+      dns: { servers: ["10.0.0.300"] },
+      routes: { preferredDevice: "eth0; rm -rf /", prefixes: [] },
+      colour: "blue",
+    };
+    await assert.rejects(project!.preview(), (err: Error) => {
+      const lines = err.message
+        .split("\n")
+        .filter((l) =>
+          l.startsWith("error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web': property "),
+        )
+        .map((l) =>
+          l.replace(/^error: \S+ resource 'web': property (\S+) value \{.*?\} has a problem: /, "$1: "),
+        );
+      assert.deepEqual([...new Set(lines)].sort(), [
+        "colour: unknown field 'colour': remove it or check its spelling",
+        "dns.servers[0]: must be an IPv4 or IPv6 address, e.g. 10.0.0.1",
+        "mtu: must be a whole number of bytes between 576 and 9000",
+        "routes.preferredDevice: must be an interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
+      ]);
+      return true;
+    });
+    badField = undefined;
+  });
+
   it("destroys", async () => {
     const d = await project!.destroy();
     assert.match(d.stdout, /- +pulumi-nodejs:dynamic\/netpersona:Persona web deleted/);
