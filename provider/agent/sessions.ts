@@ -3,6 +3,7 @@
 // (the engine), injected into the server; this module only records, persists and distributes what it reports.
 import { EventEmitter } from "node:events";
 
+import type { WireSessionPolicy } from "../engine/wire";
 import type { Persona } from "../persona/schema";
 import { failedPrecondition, invalidArgument, notFound } from "./errors";
 import type { StateStore } from "./state";
@@ -23,17 +24,9 @@ const FINAL: ReadonlySet<SessionStateName> = new Set([
   "SESSION_STATE_FAILED",
 ]);
 
-export interface SessionPolicy {
-  latencyHighMs: number;
-  lossMedium: number;
-  weightSteps: number[];
-  intervalMs: number;
-  failureLimit: number;
-  convergeIntervals: number;
-  maxDurationSeconds: number;
-  hysteresis: number;
-  dwellIntervals: number;
-  /** The full engine policy (PolicyInput JSON) merged over the fields above; "" when none was given. */
+/** The session's compact policy (the engine's view of session.proto's SessionPolicy), plus the full engine
+ *  policy (PolicyInput JSON) merged over it; "" when none was given. */
+export interface SessionPolicy extends WireSessionPolicy {
   policyJson?: string;
 }
 

@@ -3,7 +3,7 @@
 import type { PolicyInput } from "./policy";
 import type { Phase } from "./types";
 
-/** The fields of the agent's SessionPolicy (provider/agent/sessions.ts), structurally. */
+/** The compact session policy of session.proto, as the agent keeps it (provider/agent/sessions.ts extends it). */
 export interface WireSessionPolicy {
   latencyHighMs: number;
   /** Loss ratio 0..1. */

@@ -84,47 +84,6 @@ export const RESOURCE_SPECS: readonly ResourceSpec[] = [
     secrets: ["clientKeyPem"],
   },
   {
-    token: "netpersona:index:StackCa",
-    description:
-      "The stack's certificate authority and the provider's client certificate. Agents accept only clients whose certificates it signed. Rotation by replacement (change `rotation`).",
-    inputs: stackCaInputsSchema,
-    outputs: z.object({
-      certPem: z.string().describe("The CA certificate (PEM)."),
-      keyPem: z.string().describe("The CA private key (PEM)."),
-      clientCertPem: z.string().describe("The provider's client certificate (PEM)."),
-      clientKeyPem: z.string().describe("The provider's client key (PEM)."),
-    }),
-    secrets: ["keyPem", "clientKeyPem"],
-  },
-  {
-    token: "netpersona:index:Agent",
-    description:
-      "The netpersona agent on a host: bootstrapped over SSH with the host key pinned, reached over mutual TLS. Update upgrades it in place without touching the host's network state; delete stops and removes it.",
-    inputs: agentInputsSchema,
-    outputs: z.object({
-      endpoint: z.string().describe("host:port of the agent's gRPC endpoint."),
-      agentVersion: z.string(),
-      hostname: z.string(),
-      interfaces: z.array(interfaceInfo),
-      livePersona: personaSchema.nullable().describe("The persona the kernel has now."),
-      agentCertPem: z.string().describe("The agent's certificate, signed by the stack CA."),
-    }),
-    secrets: ["connection", "caKeyPem", "clientKeyPem"],
-  },
-  {
-    token: "netpersona:index:PersonaAttachment",
-    description:
-      "A persona applied to a host through its agent with safe apply (snapshot, apply, verify, probes, confirm). Refresh reads the kernel back; delete restores the host's pre-persona snapshot.",
-    inputs: attachmentInputsSchema,
-    outputs: z.object({
-      live: personaSchema.describe("What the kernel has for the fields the persona manages."),
-      steps: z.array(z.string()).describe("The kernel changes the last apply made."),
-      changedFields: z.array(z.string()).describe("Persona fields the last update changed."),
-      agentHostname: z.string(),
-    }),
-    secrets: ["clientKeyPem"],
-  },
-  {
     token: "netpersona:index:Migration",
     description:
       "A live migration of a node's network persona: a shadow persona on the destination mirrors the source before data moves, is tuned from live metrics and the source's feedback, and is blended in; ready only once the blend converged. Delete restores the destination's pre-migration state.",
