@@ -7,6 +7,7 @@ import * as fc from "fast-check";
 
 import { createCa, issueClientCert } from "../provider/pki";
 import { agentProvider } from "../provider/resources/agent";
+import { connectionSchema, SshSession } from "../provider/ssh/connection";
 import { run } from "../provider/util/exec";
 import { createLab, destroyLab, sshRun, type LabInventory } from "./lab-fixture";
 
@@ -65,6 +66,34 @@ describe("Agent bootstrap over SSH (lab)", function () {
     assert.equal(other.code, 0);
     await assert.rejects(create(conn({ privateKey: readFileSync(`${inv.stateDir}/other_key`, "utf8") })), {
       message: `authentication refused for root@${inv.hosts[0].address}:22: check privateKey/password and that the key is in the user's authorized_keys`,
+    });
+  });
+
+  it("reaches a host through a bastion, both host keys pinned", async () => {
+    const [h1, h2] = inv.hosts;
+    const key = readFileSync(h1.privateKeyPath, "utf8");
+    const c = connectionSchema.parse({
+      host: h2.address,
+      privateKey: key,
+      hostKey: h2.hostPublicKey,
+      proxy: { host: h1.address, privateKey: key, hostKey: h1.hostPublicKey },
+    });
+    const ssh = await SshSession.open(c);
+    try {
+      // The session runs on h2; its SSH client is h1 (the bastion), not the root namespace.
+      const r = await ssh.run(["sh", "-c", 'ip -br addr show eth0; echo "$SSH_CLIENT"']);
+      const [addr, client] = r.stdout.trim().split("\n");
+      assert.match(addr, new RegExp(`\\b${h2.address.replace(/\./g, "\\.")}/`));
+      assert.equal(client.split(" ")[0], h1.address);
+    } finally {
+      ssh.dispose();
+    }
+    const wrongBastionKey = connectionSchema.parse({
+      ...c,
+      proxy: { ...c.proxy, hostKey: h2.hostPublicKey },
+    });
+    await assert.rejects(SshSession.open(wrongBastionKey), {
+      message: /^host key mismatch for 10\.\d+\.\d+\.\d+:22/,
     });
   });
 
