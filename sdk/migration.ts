@@ -14,6 +14,9 @@ export interface MigrationArgs {
   destination: Agent;
   /** The persona to migrate (a Persona or a definition); defaults to the source's live persona. */
   persona?: Persona | pulumi.Input<Record<string, unknown>>;
+  /** The persona the blend moves towards (e.g. the destination's preferred gateway: weighted ECMP between
+   *  both gateways while blending); defaults to the migrated persona. */
+  targetPersona?: Persona | pulumi.Input<Record<string, unknown>>;
   /** The migrated node's main peer: the destination measures latency, loss and path MTU towards it. */
   peer: pulumi.Input<string>;
   /** Thresholds (with hysteresis), dwell, probe interval, blend schedule, gates, failure limit, maximum duration. */
@@ -49,6 +52,8 @@ export class Migration extends pulumi.dynamic.Resource {
       clientKeyPem: a.clientKeyPem,
     });
     const persona = args.persona instanceof Persona ? args.persona.definition : args.persona;
+    const targetPersona =
+      args.targetPersona instanceof Persona ? args.targetPersona.definition : args.targetPersona;
     super(
       providerShim("migration"),
       name,
@@ -57,6 +62,7 @@ export class Migration extends pulumi.dynamic.Resource {
         source: pulumi.secret(agentRef(args.source)),
         destination: pulumi.secret(agentRef(args.destination)),
         persona,
+        targetPersona,
         peer: args.peer,
         policy: args.policy,
         transfer: args.transfer ? pulumi.secret(args.transfer) : undefined,

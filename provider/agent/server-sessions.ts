@@ -48,6 +48,8 @@ export function sessionHandlers(deps: {
     StartSession: unary(log, "StartSession", async (req) => {
       const source = personaFromWire(req.source_persona, "source_persona");
       const failures = source.ok ? [] : [...source.failures];
+      const target = req.target_persona ? personaFromWire(req.target_persona, "target_persona") : undefined;
+      if (target && !target.ok) failures.push(...target.failures);
       if (isIP(req.peer_address) === 0) {
         failures.push({ property: "peer_address", reason: "must be an IPv4 or IPv6 address" });
       }
@@ -67,7 +69,8 @@ export function sessionHandlers(deps: {
         converged: false,
         policy,
         sourcePersona: source.value,
-        shadowPersona: source.value,
+        ...(target?.ok && { targetPersona: target.value }),
+        shadowPersona: target?.ok ? target.value : source.value,
         sourceAgent: req.source_agent,
         peerAddress: req.peer_address,
         ...(req.peer_port > 0 && { peerPort: req.peer_port }),

@@ -106,7 +106,13 @@ async function begin(o: SessionRunnerOptions, ctx: SessionContext): Promise<Star
   if (saved)
     return { engine: { ...saved.engine, appliedPlanKey: "" }, snapshot: saved.snapshot, resumed: true };
   const snapshot = await o.host.snapshot();
-  const engine = startEngine({ source: s.sourcePersona, policy: enginePolicy(s.policy), timeMs: Date.now() });
+  const engine = startEngine({
+    source: s.sourcePersona,
+    // Absent: the shadow starts as the source's mirror.
+    ...(s.targetPersona && { target: s.targetPersona }),
+    policy: enginePolicy(s.policy),
+    timeMs: Date.now(),
+  });
   await saveRunnerState(o.stateDir, { sessionId: s.id, snapshot, engine });
   return { engine, snapshot, resumed: false };
 }
@@ -124,7 +130,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     changes: [],
     reason: start.resumed
       ? `agent restarted: resuming from the persisted engine state at weight ${engine.weight} (${engine.intervals} decisions so far)`
-      : `host snapshot taken; the shadow persona mirrors the source; probing ${s.peerAddress} every ${policy.probeIntervalMs} ms`,
+      : `host snapshot taken; the shadow persona ${s.targetPersona ? "starts as the given target" : "mirrors the source"}; probing ${s.peerAddress} every ${policy.probeIntervalMs} ms`, // prettier-ignore
     weight: engine.weight,
     converged: false,
     state: "SESSION_STATE_RUNNING",

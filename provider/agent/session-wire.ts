@@ -110,6 +110,7 @@ export function sessionToWire(s: SessionRecord): Session {
     },
     source_persona: personaToWire(s.sourcePersona),
     shadow_persona: personaToWire(s.shadowPersona),
+    target_persona: s.targetPersona ? personaToWire(s.targetPersona) : null,
     blended_persona: s.blendedPersona ? personaToWire(s.blendedPersona) : null,
     source_agent: s.sourceAgent,
     peer_address: s.peerAddress,

@@ -61,6 +61,8 @@ export interface SessionRecord {
   converged: boolean;
   policy: SessionPolicy;
   sourcePersona: Persona;
+  /** The persona the blend moves towards (StartSession's target_persona); absent: the source's mirror. */
+  targetPersona?: Persona;
   shadowPersona: Persona;
   blendedPersona?: Persona;
   sourceAgent: string;

@@ -45,6 +45,12 @@ export const migrationInputsSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe("The persona to migrate; defaults to the source's live persona."),
+  targetPersona: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      "The persona the blend moves towards (e.g. the destination network's preferred gateway: weighted ECMP between both gateways while blending); defaults to the migrated persona.",
+    ),
   peer: z
     .string()
     .refine((v) => isIP(v) !== 0, "must be the IP address the migrated node talks to (its main peer)")

@@ -60,6 +60,8 @@ export function sessionIdOf(i: MigrationInputs, attempt: number): string {
         i.peer,
         i.policy,
         i.transfer?.command ?? null,
+        // Only when given, so the ids of migrations without a target stay as they were.
+        ...(i.targetPersona ? [i.targetPersona] : []),
       ]),
     )
     .digest("hex")
@@ -192,19 +194,24 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
       src.close();
     }
   }
+  let target: Persona | undefined;
+  if (i.targetPersona) {
+    const v = validatePersona(i.targetPersona, ["targetPersona"]);
+    if (!v.ok) throw new Error(v.failures.map((f) => `${f.property}: ${f.reason}`).join("; "));
+    target = v.value;
+  }
+  const personas = { source: persona, target };
   const { conn } = await waitForAgent(i.destination, name);
   const abort = new AbortController();
   try {
     let attempt = 1;
-    let session = await start(conn, i, persona, policy, attempt, personaToWire);
+    let session = await start(conn, i, personas, policy, attempt, personaToWire);
     while (FINAL.has(session.state) && !session.converged) {
       progress(name, `session ${session.id} ended ${session.state} earlier: starting a new attempt`);
-      session = await start(conn, i, persona, policy, ++attempt, personaToWire);
+      session = await start(conn, i, personas, policy, ++attempt, personaToWire);
     }
-    progress(
-      name,
-      `session ${session.id} on ${i.destination.endpoint}: shadow persona mirrors the source; blending`,
-    );
+    const shadow = target ? "shadow persona starts as the target" : "shadow persona mirrors the source";
+    progress(name, `session ${session.id} on ${i.destination.endpoint}: ${shadow}; blending`);
     const history: HistoryEntry[] = [];
     const transfer = runTransfer(i, name, abort.signal).catch(async (err: Error) => {
       await conn
@@ -247,14 +254,15 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
 async function start(
   conn: AgentConnection,
   i: MigrationInputs,
-  persona: Persona,
+  personas: { source: Persona; target?: Persona },
   policy: import("../engine/policy").Policy,
   attempt: number,
   toWire: (p: Persona) => import("../proto/gen/netpersona/agent/v1/Persona").Persona,
 ) {
   return conn.startSession({
     session_id: sessionIdOf(i, attempt),
-    source_persona: toWire(persona),
+    source_persona: toWire(personas.source),
+    ...(personas.target && { target_persona: toWire(personas.target) }),
     source_agent: i.source.endpoint,
     peer_address: i.peer,
     policy: {
@@ -275,9 +283,12 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     const raw = userInputs(news);
     const r = migrationInputsSchema.safeParse(raw);
     const failures = r.success ? [] : issuesToFailures(r.error.issues, raw);
-    if (raw.persona && typeof raw.persona === "object" && !containsUnknown(raw.persona)) {
-      const p = validatePersona(raw.persona, ["persona"]);
-      if (!p.ok) failures.push(...p.failures);
+    for (const key of ["persona", "targetPersona"] as const) {
+      const value = raw[key];
+      if (value && typeof value === "object" && !containsUnknown(value)) {
+        const p = validatePersona(value, [key]);
+        if (!p.ok) failures.push(...p.failures);
+      }
     }
     if (raw.policy && typeof raw.policy === "object" && !containsUnknown(raw.policy)) {
       const { parsePolicy } = await import("../engine/policy");

@@ -31,6 +31,10 @@ export interface Session {
    */
   'event_count'?: (number | string | Long);
   'peer_port'?: (number);
+  /**
+   * The target persona given at StartSession; unset when the shadow started as the source's mirror.
+   */
+  'target_persona'?: (_netpersona_agent_v1_Persona | null);
 }
 
 export interface Session__Output {
@@ -58,4 +62,8 @@ export interface Session__Output {
    */
   'event_count': (string);
   'peer_port': (number);
+  /**
+   * The target persona given at StartSession; unset when the shadow started as the source's mirror.
+   */
+  'target_persona': (_netpersona_agent_v1_Persona__Output | null);
 }

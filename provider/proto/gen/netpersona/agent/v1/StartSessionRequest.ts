@@ -26,6 +26,11 @@ export interface StartSessionRequest {
    * UDP port of the peer's echo responder; 0: 7047.
    */
   'peer_port'?: (number);
+  /**
+   * The persona the blend moves towards (weighted ECMP between the source's and the target's preferred
+   * gateways, ...). Unset: the shadow mirrors the source persona.
+   */
+  'target_persona'?: (_netpersona_agent_v1_Persona | null);
 }
 
 export interface StartSessionRequest__Output {
@@ -50,4 +55,9 @@ export interface StartSessionRequest__Output {
    * UDP port of the peer's echo responder; 0: 7047.
    */
   'peer_port': (number);
+  /**
+   * The persona the blend moves towards (weighted ECMP between the source's and the target's preferred
+   * gateways, ...). Unset: the shadow mirrors the source persona.
+   */
+  'target_persona': (_netpersona_agent_v1_Persona__Output | null);
 }
