@@ -104,7 +104,8 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
   });
 
   it("records a cut feedback link and its return after the source agent restarts", async () => {
-    const policy = shortPolicy({ schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } });
+    // No gates: while the source restarts, a loaded machine must not turn slow probes into a rollback.
+    const policy = shortPolicy({ gates: [], schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } });
     await conn.startSession(startRequest(lab!, src!.endpoint, "link", standard, policy));
     await follow(conn, "link", (e) => e.weight === 0.5);
     await fx.killAgent(src);
