@@ -1,0 +1,88 @@
+// Real agents in lab hosts for the benchmarks that need them (convergence, footprint): the bundle
+// (dist/agent/netpersona-agent.js) started inside the host's namespace with certificates from a fresh stack CA,
+// exactly as the Agent resource starts it, minus SSH. Removed with the lab (lab down kills what runs inside).
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { connectAgent, type AgentConnection } from "../provider/agent/client";
+import type { LabHost, LabInventory } from "../provider/lab";
+import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
+import { start } from "../provider/util/exec";
+
+export const AGENT_BUNDLE = path.join(__dirname, "..", "agent", "netpersona-agent.js");
+export const AGENT_PORT = 7443;
+
+export interface BenchAgent {
+  host: LabHost;
+  endpoint: string;
+  pid: number;
+  client: AgentConnection;
+  stop(): Promise<void>;
+}
+
+export async function benchPki() {
+  const ca = await createCa({ commonName: "netpersona bench" });
+  const client = await issueClientCert(ca, { commonName: "bench" });
+  return { ca, client };
+}
+
+function listening(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(
+      () => reject(new Error(`agent did not start in ${timeoutMs} ms: ${out}`)),
+      timeoutMs,
+    );
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(" listening on ")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited ${code}: ${out}`));
+    });
+  });
+}
+
+/** Starts the agent in `host` (listening on its address, port 7443, echo responder on 7047). */
+export async function startBenchAgent(
+  inv: LabInventory,
+  host: LabHost,
+  pki: Awaited<ReturnType<typeof benchPki>>,
+): Promise<BenchAgent> {
+  const dir = path.join(inv.stateDir, "bench-agents", host.name);
+  mkdirSync(path.join(dir, "state"), { recursive: true, mode: 0o700 });
+  const cert = await issueAgentCert(pki.ca, { commonName: host.name, ips: [host.address] });
+  const files = { ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem };
+  for (const [name, pem] of Object.entries(files)) writeFileSync(path.join(dir, `${name}.pem`), pem, { mode: 0o600 }); // prettier-ignore
+  const argv = [process.execPath, AGENT_BUNDLE, "--listen", `${host.address}:${AGENT_PORT}`];
+  argv.push(
+    "--state-dir",
+    path.join(dir, "state"),
+    "--netns-resolv-conf",
+    `/etc/netns/${host.netns}/resolv.conf`,
+  );
+  for (const name of Object.keys(files)) argv.push(`--${name}`, path.join(dir, `${name}.pem`));
+  const child = start(argv, { netns: host.netns, stdio: ["ignore", "pipe", "inherit"] });
+  await listening(child, 30_000);
+  const endpoint = `${host.address}:${AGENT_PORT}`;
+  const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem }); // prettier-ignore
+  return {
+    host,
+    endpoint,
+    pid: child.pid!,
+    client,
+    stop: async () => {
+      client.close();
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
+  };
+}
