@@ -110,7 +110,7 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
     figure("lib.sampler.cpu", `metrics sampler in-process, ${nPeers} peers at 10 Hz`, "% of a core", lib.map((x) => x.sampler.cpuPercent)), // prettier-ignore
     figure(
       "lib.sampler.rss",
-      "metrics sampler in-process, RSS at end",
+      "benchmark process RSS after the sampler run (all the bench loaded, not the sampler alone)",
       "MB",
       lib.map((x) => x.sampler.rssEndMB),
     ),

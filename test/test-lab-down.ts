@@ -1,6 +1,8 @@
 // `lab down` leaves nothing: namespaces, root links, processes (also ones started later inside a host) and
 // files are compared before and after; a second down is a no-op; a crashed lab is cleared by name and by --all.
 import assert from "node:assert/strict";
+import { alive } from "../provider/lab/procs";
+import { labOwner } from "../provider/lab/state";
 import { rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -39,7 +41,13 @@ describe("lab down: removes everything a lab made", function () {
   });
 
   it("clears a lab whose run crashed (state folder gone) by name, and `lab down --all` clears every lab", async function () {
-    const others = (await labList()).filter((n) => !n.startsWith("npl-t"));
+    // Labs of another live process (someone else's run on a shared machine) must survive; labs whose maker
+    // is gone are crashed leftovers, exactly what `--all` is for.
+    const others: string[] = [];
+    for (const n of (await labList()).filter((x) => !x.startsWith("npl-t"))) {
+      const owner = await labOwner(n);
+      if (owner !== undefined && owner !== process.pid && alive(owner)) others.push(n);
+    }
     assert.deepEqual(
       others,
       [],
