@@ -15,6 +15,7 @@ import { hostOn, withLab, type LabInventory } from "./lab";
 import { startLoad } from "./load";
 import type { PartOptions } from "./part";
 import { figure, type PartResult } from "./stats";
+import { sessionPolicyOf } from "../provider/resources/migration";
 
 type Kind = "loss" | "rate" | "pmtu";
 
@@ -90,16 +91,7 @@ async function one(
     source_persona: personaToWire(persona),
     source_agent: src.endpoint,
     peer_address: src.host.address,
-    policy: {
-      interval_ms: policy.probeIntervalMs,
-      failure_limit: policy.failureLimit,
-      max_duration_seconds: Math.ceil(policy.maxDurationMs / 1000),
-      converge_intervals: policy.convergence.quietIntervals,
-      weight_steps: policy.schedule.steps.map((s) => s.weight),
-      latency_high_ms: policy.thresholds.latencyHighMs.enter,
-      loss_medium: policy.thresholds.lossMediumPct.enter / 100,
-      policy_json: JSON.stringify(input),
-    },
+    policy: sessionPolicyOf(policy, input),
   });
   const events: SessionEvent__Output[] = [];
   const watch = (async () => {

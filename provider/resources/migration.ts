@@ -265,17 +265,22 @@ async function start(
     ...(personas.target && { target_persona: toWire(personas.target) }),
     source_agent: i.source.endpoint,
     peer_address: i.peer,
-    policy: {
-      interval_ms: policy.probeIntervalMs,
-      failure_limit: policy.failureLimit,
-      max_duration_seconds: Math.ceil(policy.maxDurationMs / 1000),
-      converge_intervals: policy.convergence.quietIntervals,
-      weight_steps: policy.schedule.steps.map((s) => s.weight),
-      latency_high_ms: policy.thresholds.latencyHighMs.enter,
-      loss_medium: policy.thresholds.lossMediumPct.enter / 100,
-      policy_json: JSON.stringify(i.policy),
-    },
+    policy: sessionPolicyOf(policy, i.policy),
   });
+}
+
+/** The session policy on the wire: the compact fields for the record, the full policy as `policy_json`. */
+export function sessionPolicyOf(policy: import("../engine/policy").Policy, input: unknown) {
+  return {
+    interval_ms: policy.probeIntervalMs,
+    failure_limit: policy.failureLimit,
+    max_duration_seconds: Math.ceil(policy.maxDurationMs / 1000),
+    converge_intervals: policy.convergence.quietIntervals,
+    weight_steps: policy.schedule.steps.map((s) => s.weight),
+    latency_high_ms: policy.thresholds.latencyHighMs.enter,
+    loss_medium: policy.thresholds.lossMediumPct.enter / 100,
+    policy_json: JSON.stringify(input),
+  };
 }
 
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
