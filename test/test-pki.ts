@@ -4,7 +4,14 @@ import { strict as assert } from "node:assert";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 
 import { x509 } from "../provider/pki/keys";
-import { createCa, issueAgentCert, issueClientCert, type CertifiedKey } from "../provider/pki";
+import {
+  createCa,
+  issueAgentCert,
+  issueClientCert,
+  issueMonitoringCert,
+  renewalDue,
+  type CertifiedKey,
+} from "../provider/pki";
 
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -67,7 +74,7 @@ describe("pki", () => {
     assert.equal(cert.issuer, "CN=netpersona stack dev");
     assert.equal(
       cert.subjectAltName,
-      "IP Address:10.77.0.2, IP Address:FD00:77:0:0:0:0:0:2, DNS:h1.lab.example, DNS:h1",
+      "IP Address:10.77.0.2, IP Address:FD00:77:0:0:0:0:0:2, DNS:h1.lab.example, DNS:h1, URI:urn:netpersona:role:agent",
     );
     assert.deepEqual(cert.keyUsage, [SERVER_AUTH, CLIENT_AUTH]);
     assert.equal(
@@ -83,15 +90,49 @@ describe("pki", () => {
     assertKeyPair(agent);
   });
 
-  it("issues a provider client certificate with clientAuth only and no SANs", async () => {
+  it("issues a provider client certificate with clientAuth only and the provider role as its only SAN", async () => {
     const client = await issueClientCert(ca, { commonName: "pulumi provider", validityDays: 2 });
     const cert = new X509Certificate(client.certPem);
     assert.equal(cert.checkIssued(new X509Certificate(ca.certPem)), true);
     assert.equal(cert.verify(new X509Certificate(ca.certPem).publicKey), true);
     assert.deepEqual(cert.keyUsage, [CLIENT_AUTH]);
-    assert.equal(cert.subjectAltName, undefined);
+    assert.equal(cert.subjectAltName, "URI:urn:netpersona:role:provider");
     assert.equal((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000, 2);
     assertKeyPair(client);
+  });
+
+  it("gives leaves short default lives that never outlive the CA, and a monitoring role", async () => {
+    const days = (pem: string) => {
+      const c = new X509Certificate(pem);
+      return (Date.parse(c.validTo) - Date.parse(c.validFrom)) / 86_400_000;
+    };
+    assert.equal(days((await issueAgentCert(ca, { commonName: "a", ips: ["10.0.0.1"] })).certPem), 30);
+    assert.equal(days((await issueClientCert(ca, { commonName: "p" })).certPem), 90);
+    const mon = await issueMonitoringCert(ca, { commonName: "m" });
+    assert.equal(days(mon.certPem), 30);
+    assert.equal(new X509Certificate(mon.certPem).subjectAltName, "URI:urn:netpersona:role:monitoring");
+    assert.deepEqual(new X509Certificate(mon.certPem).keyUsage, [CLIENT_AUTH]);
+    const long = await issueClientCert(ca, { commonName: "p", validityDays: 36500 });
+    assert.equal(new X509Certificate(long.certPem).validTo, new X509Certificate(ca.certPem).validTo);
+  });
+
+  it("says when a certificate is due for renewal: no role, expired, or a third of its life left", async () => {
+    const agent = await issueAgentCert(ca, { commonName: "a", ips: ["10.0.0.1"], validityDays: 30 });
+    const from = Date.parse(new X509Certificate(agent.certPem).validFrom);
+    assert.equal(renewalDue(agent.certPem, from + 19 * 86_400_000), undefined);
+    assert.match(renewalDue(agent.certPem, from + 21 * 86_400_000)!, /^less than a third of the certificate's validity is left \(it expires at /); // prettier-ignore
+    assert.match(renewalDue(agent.certPem, from + 31 * 86_400_000)!, /^the certificate expired at /);
+    assert.equal(renewalDue(undefined), "there is no certificate");
+    // A certificate of the kind issued before roles: no role URI.
+    const legacy = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: "01",
+      name: "CN=legacy",
+      notBefore: new Date(),
+      notAfter: new Date(Date.now() + 86_400_000),
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      keys: await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]),
+    });
+    assert.equal(renewalDue(legacy.toString("pem")), "the certificate names no role (issued before roles)");
   });
 
   it("gives every certificate its own key and serial number", async () => {

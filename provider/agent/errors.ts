@@ -19,6 +19,9 @@ export interface ErrorDetails {
   output?: string;
   /** INTERNAL: its exit status. */
   exitCode?: number;
+  /** PERMISSION_DENIED: the caller's role ("" when its certificate names none) and the RPC refused. */
+  role?: string;
+  rpc?: string;
 }
 
 /** An error with a gRPC status code, thrown by handlers and by the client. */

@@ -10,6 +10,7 @@ import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
 import type { Persona__Output as WirePersonaOut } from "../proto/gen/netpersona/agent/v1/Persona";
 import type { PlanStep } from "./host/api";
 import type { HostController } from "./host/api";
+import { authorizationInterceptor } from "./authz";
 import { invalidArgument } from "./errors";
 import { capabilities, hostName, listInterfaces } from "./info";
 import { callerOf, type SafeApplyConfig } from "./persona-probes";
@@ -129,7 +130,8 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
     }),
   };
 
-  const server = new grpc.Server();
+  // Every call, unary or streaming, passes the role check in authz.ts before any handler runs.
+  const server = new grpc.Server({ interceptors: [authorizationInterceptor(log)] });
   server.addService(loadAgentApi().service, handlers);
 
   return {

@@ -1,5 +1,8 @@
-// The stack PKI: one CA per stack, server certificates for agents, client certificates for the provider.
+// The stack PKI: one CA per stack, server certificates for agents, client certificates for the provider and
+// for monitoring. Every leaf names its role in a URI SAN (`urn:netpersona:role:<role>`, see roles.ts), which
+// the agent checks on every call. Leaves are short-lived and never outlive the CA.
 // Everything is ECDSA P-256 / SHA-256, built with @peculiar/x509 over node:crypto (never openssl).
+import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 
 import {
@@ -11,6 +14,7 @@ import {
   randomSerial,
   x509,
 } from "./keys";
+import { roleUri, rolesInSubjectAltName, type Role } from "./roles";
 
 /** A certificate and its private key, both PEM. The key is a secret: keep it out of logs and plain state. */
 export interface CertifiedKey {
@@ -19,7 +23,8 @@ export interface CertifiedKey {
 }
 
 export interface Validity {
-  /** Days the certificate stays valid (default: CA 3650, leaves 825). */
+  /** Days the certificate stays valid (default: CA 3650, agents 30, provider 90, monitoring 30); a leaf
+   *  never outlives its CA (its end is cut to the CA's). */
   validityDays?: number;
   /** Start of validity (default: now minus 5 minutes, to absorb clock skew between hosts). */
   notBefore?: Date;
@@ -47,6 +52,10 @@ const CN_OID = "2.5.4.3";
 const SKEW_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Default validity of each kind of certificate, in days. Agents are renewed on every Agent update and
+ *  whenever less than a third of their validity is left (renewalDue); so is the provider's. */
+export const DEFAULT_VALIDITY_DAYS = { ca: 3650, agent: 30, provider: 90, monitoring: 30 } as const;
+
 function subjectName(commonName: string): x509.JsonName {
   if (
     commonName.length < 1 ||
@@ -73,7 +82,7 @@ export async function createCa(opts: CaOptions): Promise<CertifiedKey> {
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: subjectName(opts.commonName),
-    ...period(opts, 3650),
+    ...period(opts, DEFAULT_VALIDITY_DAYS.ca),
     signingAlgorithm: SIGNING_ALGORITHM,
     keys,
     extensions: [
@@ -88,10 +97,12 @@ export async function createCa(opts: CaOptions): Promise<CertifiedKey> {
 async function issueLeaf(
   ca: CertifiedKey,
   commonName: string,
+  role: Role,
   validity: Validity,
   usages: x509.ExtendedKeyUsage[],
-  sans: x509.JsonGeneralName[],
+  names: x509.JsonGeneralName[],
 ): Promise<CertifiedKey> {
+  const sans: x509.JsonGeneralName[] = [...names, { type: "url", value: roleUri(role) }];
   const caCert = certificateFromPem(ca.certPem);
   const caKey = await privateKeyFromPem(ca.keyPem);
   const keys = await generateKeyPair();
@@ -102,12 +113,14 @@ async function issueLeaf(
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
-  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
+  extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
+  const p = period(validity, DEFAULT_VALIDITY_DAYS[role]);
+  if (p.notAfter > caCert.notAfter) p.notAfter = caCert.notAfter;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: subjectName(commonName),
     issuer: caCert.subject,
-    ...period(validity, 825),
+    ...p,
     signingAlgorithm: SIGNING_ALGORITHM,
     publicKey: keys.publicKey,
     signingKey: caKey,
@@ -116,8 +129,9 @@ async function issueLeaf(
   return { certPem: cert.toString("pem"), keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
-/** An agent's certificate: serverAuth (it serves the API) and clientAuth (it calls other agents for
- *  feedback), SANs exactly the given addresses and names, in that order (IPs first). */
+/** An agent's certificate, role agent: serverAuth (it serves the API) and clientAuth (it opens the feedback
+ *  stream to a source agent), SANs exactly the given addresses and names, in that order (IPs first), then
+ *  the role URI. */
 export async function issueAgentCert(ca: CertifiedKey, opts: AgentCertOptions): Promise<CertifiedKey> {
   const ips = opts.ips ?? [];
   const dnsNames = opts.dnsNames ?? [];
@@ -130,10 +144,37 @@ export async function issueAgentCert(ca: CertifiedKey, opts: AgentCertOptions): 
     ...dnsNames.map((value) => ({ type: "dns" as const, value: value.toLowerCase() })),
   ];
   const usages = [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
-  return issueLeaf(ca, opts.commonName, opts, usages, sans);
+  return issueLeaf(ca, opts.commonName, "agent", opts, usages, sans);
 }
 
-/** The provider's client certificate: clientAuth only, no SANs. */
+/** The provider's client certificate, role provider: clientAuth only, the role URI its only SAN. */
 export async function issueClientCert(ca: CertifiedKey, opts: ClientCertOptions): Promise<CertifiedKey> {
-  return issueLeaf(ca, opts.commonName, opts, [x509.ExtendedKeyUsage.clientAuth], []);
+  return issueLeaf(ca, opts.commonName, "provider", opts, [x509.ExtendedKeyUsage.clientAuth], []);
+}
+
+/** A monitoring client certificate, role monitoring (health and metrics only): clientAuth only. */
+export async function issueMonitoringCert(ca: CertifiedKey, opts: ClientCertOptions): Promise<CertifiedKey> {
+  return issueLeaf(ca, opts.commonName, "monitoring", opts, [x509.ExtendedKeyUsage.clientAuth], []);
+}
+
+/** Why a leaf certificate must be re-issued now, or undefined while it is good: it names no role (issued
+ *  before roles), it expired, or less than a third of its validity is left. */
+export function renewalDue(certPem: string | undefined, now = Date.now()): string | undefined {
+  if (!certPem) return "there is no certificate";
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    return `the certificate cannot be read (${(err as Error).message})`;
+  }
+  if (rolesInSubjectAltName(cert.subjectAltName).length !== 1) {
+    return "the certificate names no role (issued before roles)";
+  }
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  if (now >= to) return `the certificate expired at ${new Date(to).toISOString()}`;
+  if (to - now < (to - from) / 3) {
+    return `less than a third of the certificate's validity is left (it expires at ${new Date(to).toISOString()})`;
+  }
+  return undefined;
 }

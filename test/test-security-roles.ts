@@ -1,0 +1,205 @@
+// Roles (root; lab "secr"): an attacker who is root on h1 takes h1's agent certificate and key and turns them
+// against h2's agent, a real bundle in h2's namespace. Every RPC that reads or changes h2 is PERMISSION_DENIED
+// with a message naming the role and the RPC, the only thing the stolen key opens is the feedback stream back
+// to h1 itself, and h2's kernel is read back unchanged. Also: a certificate issued before roles, and the
+// monitoring role.
+import { strict as assert } from "node:assert";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { connectAgent, type AgentConnection } from "../provider/agent/client";
+import type { AgentError } from "../provider/agent/errors";
+import { localAddressTowards } from "../provider/agent/feedback-client";
+import { issueMonitoringCert, type CertifiedKey } from "../provider/pki";
+import { certificateFromPem, generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial, x509 } from "../provider/pki/keys"; // prettier-ignore
+import { loadAgentApi } from "../provider/proto/load";
+import * as fx from "./fixtures/session-agents";
+import { defaultRoute, nameservers, nftTable, shortPolicy, startRequest } from "./session-helpers";
+
+const LAB = "secr";
+const persona = { congestion_control: "reno", mtu: 1280, qos: { class: "standard" } };
+
+/** A certificate like those issued before roles: signed by the stack CA, clientAuth, no role URI. */
+async function legacyClientCert(ca: CertifiedKey): Promise<CertifiedKey> {
+  const caCert = certificateFromPem(ca.certPem);
+  const keys = await generateKeyPair();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: "CN=netpersona-provider",
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    publicKey: keys.publicKey,
+    signingKey: await privateKeyFromPem(ca.keyPem),
+    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await privateKeyToPem(keys.privateKey) };
+}
+
+async function refusal(p: Promise<unknown> | AsyncIterable<unknown>): Promise<AgentError> {
+  try {
+    if (Symbol.asyncIterator in p) {
+      for await (const _ of p) assert.fail("the stream delivered a message");
+      assert.fail("the stream ended without an error");
+    }
+    await p;
+  } catch (err) {
+    return err as AgentError;
+  }
+  return assert.fail("accepted");
+}
+
+async function kernel(netns: string) {
+  return { route: await defaultRoute(netns), nft: await nftTable(netns), dns: await nameservers(netns) };
+}
+
+describe("roles: another host's agent certificate against a real agent (lab secr)", function () {
+  let lab: fx.SessionLab | undefined;
+  let a1: fx.RunningAgent | undefined;
+  let a2: fx.RunningAgent | undefined;
+  let stolen: AgentConnection;
+  let provider: AgentConnection;
+  const opened: AgentConnection[] = [];
+  const as = (pair: CertifiedKey) => {
+    const c = connectAgent({ endpoint: a2!.endpoint, caPem: lab!.ca.certPem, ...pair, deadlineMs: 20_000 });
+    opened.push(c);
+    return c;
+  };
+
+  before(async () => {
+    lab = await fx.createSessionLab(LAB);
+    a1 = await fx.startLabAgent(lab, lab.source);
+    a2 = await fx.startLabAgent(lab, lab.destination);
+    const h1 = {
+      certPem: await readFile(join(lab.dir, "h1.pem"), "utf8"),
+      keyPem: await readFile(join(lab.dir, "h1.key"), "utf8"),
+    };
+    stolen = as(h1);
+    provider = as(lab.client);
+  });
+
+  after(async () => {
+    for (const c of opened) c.close();
+    await fx.killAgent(a2, "SIGTERM");
+    await fx.killAgent(a1, "SIGTERM");
+    await fx.destroySessionLab(LAB, lab);
+  });
+
+  it("refuses every RPC that reads or changes the host, naming the role and the RPC; the kernel is unchanged", async () => {
+    const dst = lab!.destination;
+    const before = await kernel(dst.netns);
+    const change = "only the provider may change a host";
+    const session = startRequest(lab!, a1!.endpoint, "stolen", persona, shortPolicy());
+    const feedback = () => {
+      const f = stolen.feedback();
+      f.send({ session_id: "stolen", seq: 1, rtt_ms: 1, degraded: true, note: "x" });
+      return f.acks;
+    };
+    // Each attack starts only when its turn comes, so its error is read as it arrives.
+    const attacks: Record<string, [() => Promise<unknown> | AsyncIterable<unknown>, string]> = {
+      GetInfo: [() => stolen.getInfo(), "only the provider and monitoring may read a host's health"],
+      GetPersona: [() => stolen.getPersona(), "only the provider may read a host's persona"],
+      PlanPersona: [() => stolen.planPersona(persona), "only the provider may plan a host's persona"],
+      ApplyPersona: [() => stolen.applyPersona(persona, 0), change],
+      ConfirmApply: [() => stolen.confirmApply("x"), change],
+      RollbackApply: [() => stolen.rollbackApply("x"), change],
+      RestoreSnapshot: [() => stolen.restoreSnapshot(), change],
+      StartSession: [() => stolen.startSession(session), change],
+      AbortSession: [
+        () => stolen.abortSession({ session_id: "stolen", reason: "x", rollback: true }),
+        change,
+      ],
+      GetSession: [() => stolen.getSession("stolen"), "only the provider may read a host's sessions"],
+      WatchSession: [() => stolen.watchSession("stolen"), "only the provider may read a host's sessions"],
+      Feedback: [feedback, "only the provider may feed a session"],
+      Discover: [() => stolen.discover({ window_seconds: 1 }), "only the provider may sample a host's flows"],
+    };
+    const rpcs = Object.keys(loadAgentApi().service);
+    assert.deepEqual(
+      [...Object.keys(attacks), "StreamMetrics"].sort(),
+      [...rpcs].sort(),
+      "every RPC of the service is attacked (StreamMetrics in the next test)",
+    );
+    for (const [rpc, [call, why]] of Object.entries(attacks)) {
+      const err = await refusal(call());
+      assert.equal(err.codeName, "PERMISSION_DENIED", `${rpc}: ${err.message}`);
+      assert.equal(err.message, `role 'agent' may not call ${rpc}: ${why}`);
+      assert.deepEqual(err.details, { role: "agent", rpc });
+    }
+    // One log line per refusal (the agent's stdout reaches us a little after the answer).
+    const logged = (rpc: string, why: string) =>
+      new RegExp(` ${rpc} peer=\\S+ client="agent h1" PERMISSION_DENIED: role 'agent' may not call ${rpc}: ${why} \\d+ms\n`).test(a2!.output()); // prettier-ignore
+    for (let i = 0; i < 50 && !Object.entries(attacks).every(([r, [, w]]) => logged(r, w)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    for (const [rpc, [, why]] of Object.entries(attacks))
+      assert.ok(logged(rpc, why), `the agent logs the refusal of ${rpc}`);
+    assert.deepEqual(await kernel(dst.netns), before);
+    assert.match(before.route, /default via /);
+    // The provider's certificate still does everything: the refusals were the role's, not the channel's.
+    assert.equal((await provider.getInfo()).status, "SERVING");
+    assert.equal((await provider.getPersona()).has_snapshot, false, "no apply ever reached the host");
+  });
+
+  it("lets an agent certificate open only its own feedback stream: one peer, its own address, 10 probes", async () => {
+    const h1 = lab!.source.address;
+    const viaConn = await localAddressTowards(lab!.destination.address);
+    const own = [...new Set([viaConn, h1])].join(" or ");
+    const rule = `an agent may only open its own feedback stream (one peer, its own address ${own}, at most 10 probes per sample)`;
+    const req = (peers: string[], probes = 10) => ({
+      peers: peers.map((address, i) => ({ name: `p${i}`, address })),
+      interval_ms: 100,
+      probes_per_sample: probes,
+      max_samples: 1,
+    });
+    const samples = [];
+    for await (const s of stolen.streamMetrics(req([h1]), { deadlineMs: 20_000 })) samples.push(s);
+    assert.equal(samples.length, 1);
+    assert.deepEqual(
+      samples[0].peers.map((p) => p.address),
+      [h1],
+    );
+    const refused: [ReturnType<typeof req>, string][] = [
+      [req([lab!.destination.address]), `towards "${lab!.destination.address}"`],
+      [req(["192.0.2.7"]), `towards "192.0.2.7"`],
+      [req([h1, h1]), "with 2 peers"],
+      [req([]), "with 0 peers"],
+      [req([h1], 11), "with probes_per_sample 11"],
+    ];
+    for (const [r, what] of refused) {
+      const err = await refusal(stolen.streamMetrics(r, { deadlineMs: 20_000 }));
+      assert.equal(err.codeName, "PERMISSION_DENIED", err.message);
+      assert.equal(err.message, `role 'agent' may not call StreamMetrics ${what}: ${rule}`);
+    }
+  });
+
+  it("refuses a certificate issued before roles, saying to run pulumi up", async () => {
+    const legacy = as(await legacyClientCert(lab!.ca));
+    const err = await refusal(legacy.applyPersona(persona, 0));
+    assert.equal(err.codeName, "PERMISSION_DENIED");
+    assert.equal(
+      err.message,
+      'certificate "netpersona-provider" names no role: it was issued before roles (or not by netpersona); run `pulumi up` so the provider and every agent get new certificates',
+    );
+    assert.deepEqual(err.details, { role: "", rpc: "ApplyPersona" });
+    assert.equal((await refusal(legacy.getInfo())).message, err.message);
+  });
+
+  it("lets a monitoring certificate read health and metrics, and nothing else", async () => {
+    const mon = as(await issueMonitoringCert(lab!.ca, { commonName: "grafana" }));
+    assert.equal((await mon.getInfo()).status, "SERVING");
+    const req = { peers: [{ name: "h1", address: lab!.source.address }], interval_ms: 100, probes_per_sample: 2, max_samples: 1 }; // prettier-ignore
+    let n = 0;
+    for await (const _ of mon.streamMetrics(req, { deadlineMs: 20_000 })) n++;
+    assert.equal(n, 1);
+    const err = await refusal(mon.applyPersona(persona, 0));
+    assert.equal(
+      err.message,
+      "role 'monitoring' may not call ApplyPersona: only the provider may change a host",
+    );
+    assert.equal(
+      (await refusal(mon.getPersona())).message,
+      "role 'monitoring' may not call GetPersona: only the provider may read a host's persona",
+    );
+  });
+});
