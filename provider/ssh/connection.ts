@@ -1,7 +1,10 @@
 // SSH to a host with the host key pinned, bounded dial retries with progress, an optional bastion, and
-// commands given as argument vectors (each argument quoted for the remote shell, never interpolated).
+// commands given as argument vectors (every element quoted for the remote shell by quote.ts, never
+// interpolated).
 import { NodeSSH, type Config } from "node-ssh";
 import { z } from "zod";
+
+import { commandLine } from "./quote";
 
 const hostKeyLine = z
   .string()
@@ -173,15 +176,27 @@ export class SshSession {
     throw new SshError(`could not connect after ${c.dialErrorLimit} attempts: ${last?.message}`);
   }
 
-  /** Runs an argument vector; each argument is quoted for the remote shell. Throws on a non-zero exit. */
+  /** Runs an argument vector: every element, the program included, is quoted for the remote shell
+   *  (commandLine), so the remote program receives exactly `argv`. stdout and stderr are returned as
+   *  received (not trimmed). Throws on a non-zero exit unless `check: false`. */
   async run(argv: readonly string[], opts: { stdin?: string; check?: boolean } = {}) {
-    const [cmd, ...args] = argv;
-    const r = await this.ssh.exec(cmd, [...args], { stream: "both", stdin: opts.stdin });
-    const code = r.code ?? 0;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const r = await this.ssh.execCommand(commandLine(argv), {
+      stdin: opts.stdin,
+      noTrim: true,
+      onStdout: (b) => out.push(b),
+      onStderr: (b) => err.push(b),
+    });
+    r.stdout = Buffer.concat(out).toString("utf8");
+    r.stderr = Buffer.concat(err).toString("utf8");
+    // Killed by a signal: no exit status, but not a success either.
+    const code = r.code ?? (r.signal ? -1 : 0);
     if (code !== 0 && opts.check !== false) {
-      const out = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
+      const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
+      const how = r.code === null && r.signal ? `signal ${r.signal}` : `exit ${code}`;
       throw new SshError(
-        `on ${this.target}: \`${argv.join(" ")}\` failed (exit ${code})${out ? `: ${out}` : ""}`,
+        `on ${this.target}: \`${argv.join(" ")}\` failed (${how})${tail ? `: ${tail}` : ""}`,
       );
     }
     return { stdout: r.stdout, stderr: r.stderr, code };
