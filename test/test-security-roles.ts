@@ -4,6 +4,7 @@
 // to h1 itself, and h2's kernel is read back unchanged. Also: a certificate issued before roles, and the
 // monitoring role.
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -201,5 +202,42 @@ describe("roles: another host's agent certificate against a real agent (lab secr
       (await refusal(mon.getPersona())).message,
       "role 'monitoring' may not call GetPersona: only the provider may read a host's persona",
     );
+  });
+});
+
+describe("certificate renewal through the resources", () => {
+  it("StackCa renews the provider's certificate (same CA) when it names no role or nears its end", async () => {
+    const { stackCaProvider } = await import("../provider/resources/stack-ca");
+    const inputs = { commonName: "renew test", validityDays: 3650, rotation: "1" };
+    const created = await stackCaProvider.create!(inputs);
+    const outs = created.outs as Record<string, string>;
+    const c = new X509Certificate(outs.clientCertPem);
+    assert.equal(c.subjectAltName, "URI:urn:netpersona:role:provider");
+    assert.equal((Date.parse(c.validTo) - Date.parse(c.validFrom)) / 86_400_000, 90, "shorter than the CA's 10 years"); // prettier-ignore
+    assert.equal((await stackCaProvider.diff!(created.id, outs, inputs)).changes, false);
+    const legacy = { ...outs, clientCertPem: (await legacyClientCert({ certPem: outs.certPem, keyPem: outs.keyPem })).certPem }; // prettier-ignore
+    const d = await stackCaProvider.diff!(created.id, legacy, inputs);
+    assert.deepEqual([d.changes, d.replaces], [true, []]);
+    const renewed = (await stackCaProvider.update!(created.id, legacy, inputs)).outs as Record<
+      string,
+      string
+    >;
+    assert.equal(renewed.certPem, outs.certPem, "the CA stays");
+    assert.notEqual(renewed.clientCertPem, legacy.clientCertPem);
+    const r = new X509Certificate(renewed.clientCertPem);
+    assert.equal(r.subjectAltName, "URI:urn:netpersona:role:provider");
+    assert.equal(r.checkIssued(new X509Certificate(outs.certPem)), true);
+  });
+
+  it("an Agent updates (reinstalls, so gets a new certificate) when its certificate names no role", async () => {
+    const { agentProvider } = await import("../provider/resources/agent");
+    const { createCa, issueAgentCert } = await import("../provider/pki");
+    const ca = await createCa({ commonName: "renew" });
+    const fresh = await issueAgentCert(ca, { commonName: "a", ips: ["10.0.0.2"] });
+    const props = { port: 7443, agentCertPem: fresh.certPem };
+    assert.equal((await agentProvider.diff!("a", props, props)).changes, false);
+    const old = { ...props, agentCertPem: (await legacyClientCert(ca)).certPem };
+    const d = await agentProvider.diff!("a", old, props);
+    assert.deepEqual([d.changes, d.replaces], [true, []]);
   });
 });

@@ -187,7 +187,12 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    return fieldDiff(olds, news, [...REPLACE_ON, ...UPDATE_ON], REPLACE_ON);
+    const d = fieldDiff(olds, news, [...REPLACE_ON, ...UPDATE_ON], REPLACE_ON);
+    // The agent's certificate is short-lived: an update (a reinstall) issues a new one when a third of its
+    // life is left, or when it names no role (issued before roles, refused by every agent).
+    const { renewalDue } = await import("../pki");
+    const due = renewalDue(olds.agentCertPem as string | undefined);
+    return !d.changes && due ? { ...d, changes: true } : d;
   },
 
   async create(inputs) {

@@ -21,16 +21,32 @@ export const stackCaProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds, news) {
     // Any change makes a new CA: certificates signed by the old one would no longer verify.
-    return fieldDiff(olds, news, INPUTS, INPUTS);
+    const d = fieldDiff(olds, news, INPUTS, INPUTS);
+    // Same CA, new provider certificate: when a third of its life is left, or it names no role.
+    const { renewalDue } = await import("../pki");
+    return !d.changes && renewalDue(olds.clientCertPem as string | undefined) ? { ...d, changes: true } : d;
+  },
+
+  async update(_id, olds) {
+    // Reached only for the renewal above (any input change replaces the CA): a new provider certificate
+    // from the same CA. Agents take it as clientCertPem, so they update too and get new certificates.
+    const ca = { certPem: String(olds.certPem), keyPem: String(olds.keyPem) };
+    const client = await issueClientCert(ca, { commonName: "netpersona-provider" });
+    return {
+      outs: {
+        ...olds,
+        [VERSION_KEY]: PACKAGE_VERSION,
+        clientCertPem: client.certPem,
+        clientKeyPem: client.keyPem,
+      },
+    };
   },
 
   async create(inputs) {
     const i = stackCaInputsSchema.parse(userInputs(inputs));
     const ca = await createCa({ commonName: i.commonName, validityDays: i.validityDays });
-    const client = await issueClientCert(ca, {
-      commonName: "netpersona-provider",
-      validityDays: i.validityDays,
-    });
+    // The provider's certificate lives 90 days (never longer than the CA), renewed by update.
+    const client = await issueClientCert(ca, { commonName: "netpersona-provider" });
     return {
       id: `ca-${randomUUID()}`,
       outs: {
