@@ -39,16 +39,19 @@ async function legacyClientCert(ca: CertifiedKey): Promise<CertifiedKey> {
 }
 
 async function refusal(p: Promise<unknown> | AsyncIterable<unknown>): Promise<AgentError> {
+  let what = "accepted";
   try {
     if (Symbol.asyncIterator in p) {
-      for await (const _ of p) assert.fail("the stream delivered a message");
-      assert.fail("the stream ended without an error");
-    }
-    await p;
+      what = "the stream ended without an error";
+      for await (const _ of p) {
+        what = "the stream delivered a message";
+        break;
+      }
+    } else await p;
   } catch (err) {
     return err as AgentError;
   }
-  return assert.fail("accepted");
+  return assert.fail(what);
 }
 
 async function kernel(netns: string) {
@@ -172,6 +175,53 @@ describe("roles: another host's agent certificate against a real agent (lab secr
       assert.equal(err.codeName, "PERMISSION_DENIED", err.message);
       assert.equal(err.message, `role 'agent' may not call StreamMetrics ${what}: ${rule}`);
     }
+  });
+
+  it("bounds requests and streams: each refusal names the field or resource and the limit", async () => {
+    const peers = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `p${i}`, address: `10.9.0.${i + 1}` })); // prettier-ignore
+    const tooMany = await refusal(
+      provider.streamMetrics({ peers: peers(17), interval_ms: 100, max_samples: 1 }),
+    );
+    assert.deepEqual(
+      [tooMany.codeName, tooMany.message],
+      ["INVALID_ARGUMENT", "peers: at most 16 peers, got 17"],
+    );
+    const probes = await refusal(
+      provider.streamMetrics({ peers: peers(1), interval_ms: 100, probes_per_sample: 101, max_samples: 1 }),
+    );
+    assert.deepEqual([probes.codeName, probes.message], ["INVALID_ARGUMENT", "probes_per_sample: must be at most 100, got 101"]); // prettier-ignore
+    const reason = await refusal(provider.abortSession({ session_id: "x", reason: "r".repeat(513) }));
+    assert.deepEqual([reason.codeName, reason.message], ["INVALID_ARGUMENT", "reason: must be at most 512 characters, got 513"]); // prettier-ignore
+    // Eight open streams per client certificate; the ninth is refused until one closes.
+    const req = {
+      peers: [{ name: "h1", address: lab!.source.address }],
+      interval_ms: 60_000,
+      probes_per_sample: 1,
+    };
+    const open = Array.from({ length: 8 }, () => provider.streamMetrics(req)[Symbol.asyncIterator]());
+    for (const it of open) assert.equal((await it.next()).done, false);
+    const ninth = await refusal(provider.streamMetrics({ ...req, max_samples: 1 }));
+    assert.equal(ninth.codeName, "RESOURCE_EXHAUSTED");
+    assert.equal(ninth.message, "StreamMetrics: this client already holds 8 open streams (StreamMetrics and WatchSession), the limit is 8: close one first"); // prettier-ignore
+    const other = as(await issueMonitoringCert(lab!.ca, { commonName: "another client" }));
+    let n = 0;
+    for await (const _ of other.streamMetrics({ ...req, max_samples: 1 })) n++;
+    assert.equal(n, 1, "the limit is per client");
+    await open[0].return!();
+    // The closed stream gives its slot back (the agent sees the cancel a moment later).
+    const oneSample = async () => {
+      for await (const _ of provider.streamMetrics({ ...req, max_samples: 1 })) return true;
+      return false;
+    };
+    let back = false;
+    for (let i = 0; i < 50 && !back; i++) {
+      back = await oneSample().catch(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return false;
+      });
+    }
+    assert.ok(back, "a slot is free again after a stream closed");
+    for (const it of open.slice(1)) await it.return!();
   });
 
   it("refuses a certificate issued before roles, saying to run pulumi up", async () => {

@@ -3,6 +3,7 @@
 import type * as grpc from "@grpc/grpc-js";
 
 import { toAgentError, toServiceError, type AgentError } from "./errors";
+import type { StreamSlots } from "./limits";
 
 export type Log = (line: string) => void;
 
@@ -49,17 +50,28 @@ export function unary<Req, Res>(
   };
 }
 
-/** A server-streaming handler from an async function that writes to the call and resolves when done. */
+/** A server-streaming handler from an async function that writes to the call and resolves when done. With
+ *  `slots`, the call holds one of its client's stream slots while it runs (RESOURCE_EXHAUSTED when none). */
 export function serverStream<Req, Res>(
   log: Log,
   method: string,
   fn: (req: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>,
+  slots?: StreamSlots,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const started = Date.now();
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort(new Error("cancelled by the client")));
-    fn(call.request, call, ac.signal).then(
+    const run = async () => {
+      const client = call.getAuthContext().sslPeerCertificate?.fingerprint256 ?? "-";
+      const release = slots?.take(client, method);
+      try {
+        await fn(call.request, call, ac.signal);
+      } finally {
+        release?.();
+      }
+    };
+    run().then(
       () => {
         logRequest(log, method, call, started, ac.signal.aborted ? "CANCELLED" : "OK");
         if (!ac.signal.aborted) call.end();

@@ -13,6 +13,7 @@ import type { DiscoverResponse } from "../proto/gen/netpersona/agent/v1/Discover
 import type { MetricsSample } from "../proto/gen/netpersona/agent/v1/MetricsSample";
 import type { Peer__Output } from "../proto/gen/netpersona/agent/v1/Peer";
 import { AgentError, invalidArgument, toServiceError } from "./errors";
+import { LIMITS, StreamSlots, resourceExhausted } from "./limits";
 import { logRequest, serverStream, toAgentError, unary, write, type Log } from "./rpc";
 import { policyFromWire, sessionToWire, eventToWire } from "./session-wire";
 import type { SessionEventRecord, SessionRunner, SessionStore } from "./sessions";
@@ -33,6 +34,15 @@ function unimplemented(what: string): AgentError {
   return new AgentError(grpc.status.UNIMPLEMENTED, `${what} is not available in this agent build`);
 }
 
+function sessionExists(sessions: SessionStore, id: string): boolean {
+  try {
+    sessions.get(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function sessionHandlers(deps: {
   log: Log;
   sessions: SessionStore;
@@ -44,6 +54,7 @@ export function sessionHandlers(deps: {
   "StreamMetrics" | "Discover" | "StartSession" | "GetSession" | "WatchSession" | "AbortSession" | "Feedback"
 > {
   const { log, sessions } = deps;
+  const slots = new StreamSlots();
   return {
     StartSession: unary(log, "StartSession", async (req) => {
       const source = personaFromWire(req.source_persona, "source_persona");
@@ -61,6 +72,10 @@ export function sessionHandlers(deps: {
       const policy = policyFromWire(req.policy, failures);
       if (failures.length > 0 || !source.ok) throw invalidArgument(failures);
       if (!deps.runner) throw unimplemented("StartSession (no session runner)");
+      const running = sessions.runningCount();
+      if (running >= LIMITS.runningSessions && !sessionExists(sessions, req.session_id)) {
+        throw resourceExhausted(`StartSession: ${running} sessions are running on this agent, the limit is ${LIMITS.runningSessions}: wait for one to end or abort it`); // prettier-ignore
+      }
       const now = Date.now();
       const { record, created } = await sessions.create({
         id: sessions.validId(req.session_id),
@@ -84,6 +99,9 @@ export function sessionHandlers(deps: {
     }),
     GetSession: unary(log, "GetSession", async (req) => sessionToWire(sessions.get(req.session_id))),
     AbortSession: unary(log, "AbortSession", async (req) => {
+      if (req.reason.length > LIMITS.abortReasonChars) {
+        throw invalidArgument([{ property: "reason", reason: `must be at most ${LIMITS.abortReasonChars} characters, got ${req.reason.length}` }]); // prettier-ignore
+      }
       const s = sessions.get(req.session_id);
       const reason = req.reason || "aborted by the client";
       if (s.state === "SESSION_STATE_CONVERGED" && req.rollback && deps.runner?.undo) {
@@ -102,35 +120,40 @@ export function sessionHandlers(deps: {
       }
       return sessionToWire(await sessions.abort(req.session_id, reason, req.rollback));
     }),
-    WatchSession: serverStream(log, "WatchSession", async (req, call, signal) => {
-      const id = req.session_id;
-      sessions.get(id);
-      let next = Math.max(1, Number(req.from_seq));
-      const queue: SessionEventRecord[] = [];
-      let wake: (() => void) | undefined;
-      const stopFollowing = sessions.follow(id, (e) => {
-        queue.push(e);
-        wake?.();
-      });
-      try {
-        for (;;) {
-          const history = sessions.get(id).events.filter((e) => e.seq >= next);
-          for (const e of [...history, ...queue.splice(0)]) {
-            if (e.seq < next) continue;
-            await write(call, eventToWire(e));
-            next = e.seq + 1;
+    WatchSession: serverStream(
+      log,
+      "WatchSession",
+      async (req, call, signal) => {
+        const id = req.session_id;
+        sessions.get(id);
+        let next = Math.max(1, Number(req.from_seq));
+        const queue: SessionEventRecord[] = [];
+        let wake: (() => void) | undefined;
+        const stopFollowing = sessions.follow(id, (e) => {
+          queue.push(e);
+          wake?.();
+        });
+        try {
+          for (;;) {
+            const history = sessions.get(id).events.filter((e) => e.seq >= next);
+            for (const e of [...history, ...queue.splice(0)]) {
+              if (e.seq < next) continue;
+              await write(call, eventToWire(e));
+              next = e.seq + 1;
+            }
+            if (sessions.isFinal(id) || signal.aborted) return;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              signal.addEventListener("abort", () => resolve(), { once: true });
+            });
+            wake = undefined;
           }
-          if (sessions.isFinal(id) || signal.aborted) return;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            signal.addEventListener("abort", () => resolve(), { once: true });
-          });
-          wake = undefined;
+        } finally {
+          stopFollowing();
         }
-      } finally {
-        stopFollowing();
-      }
-    }),
+      },
+      slots,
+    ),
     Feedback: (call) => {
       const started = Date.now();
       let count = 0;
@@ -172,25 +195,36 @@ export function sessionHandlers(deps: {
       });
       call.on("error", fail);
     },
-    StreamMetrics: serverStream(log, "StreamMetrics", async (req, call, signal) => {
-      if (!deps.metrics) throw unimplemented("StreamMetrics (no metrics source)");
-      const failures = req.peers.flatMap((p, i) =>
-        isIP(p.address) === 0
-          ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }]
-          : [],
-      );
-      if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });
-      if (req.interval_ms < 100) failures.push({ property: "interval_ms", reason: "must be at least 100" });
-      if (failures.length > 0) throw invalidArgument(failures);
-      for (let seq = 1; req.max_samples === 0 || seq <= req.max_samples; seq++) {
-        const sample = await deps.metrics.sample(req.peers, Math.max(1, req.probes_per_sample), signal);
-        if (signal.aborted) return;
-        await write(call, { ...sample, seq, time_unix_ms: Date.now() });
-        if (seq === req.max_samples) return;
-        await sleep(req.interval_ms, undefined, { signal }).catch(() => undefined);
-        if (signal.aborted) return;
-      }
-    }),
+    StreamMetrics: serverStream(
+      log,
+      "StreamMetrics",
+      async (req, call, signal) => {
+        if (!deps.metrics) throw unimplemented("StreamMetrics (no metrics source)");
+        const failures = req.peers.flatMap((p, i) =>
+          isIP(p.address) === 0
+            ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }]
+            : [],
+        );
+        if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });
+        if (req.peers.length > LIMITS.metricsPeers) {
+          failures.push({ property: "peers", reason: `at most ${LIMITS.metricsPeers} peers, got ${req.peers.length}` }); // prettier-ignore
+        }
+        if (req.probes_per_sample > LIMITS.probesPerSample) {
+          failures.push({ property: "probes_per_sample", reason: `must be at most ${LIMITS.probesPerSample}, got ${req.probes_per_sample}` }); // prettier-ignore
+        }
+        if (req.interval_ms < 100) failures.push({ property: "interval_ms", reason: "must be at least 100" });
+        if (failures.length > 0) throw invalidArgument(failures);
+        for (let seq = 1; req.max_samples === 0 || seq <= req.max_samples; seq++) {
+          const sample = await deps.metrics.sample(req.peers, Math.max(1, req.probes_per_sample), signal);
+          if (signal.aborted) return;
+          await write(call, { ...sample, seq, time_unix_ms: Date.now() });
+          if (seq === req.max_samples) return;
+          await sleep(req.interval_ms, undefined, { signal }).catch(() => undefined);
+          if (signal.aborted) return;
+        }
+      },
+      slots,
+    ),
     Discover: unary(log, "Discover", async (req) => {
       if (!deps.discovery) throw unimplemented("Discover (no flow classifier)");
       if (req.window_seconds < 1 || req.window_seconds > 600) {

@@ -185,6 +185,11 @@ export class SessionStore {
     this.running.set(id, done);
   }
 
+  /** Sessions whose runner is running in this agent now. */
+  runningCount(): number {
+    return this.running.size;
+  }
+
   /** Launches `runner` again for every session that had not reached a final state (the agent restarted);
    *  returns their ids. The runner finds its own persisted progress and resumes from it. */
   resumeAll(runner: SessionRunner, log: (line: string) => void): string[] {
