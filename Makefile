@@ -10,7 +10,7 @@ export PATH := $(PULUMI_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 
-.PHONY: help deps system-deps node-deps pulumi build lint test demo schema bench clean
+.PHONY: help deps system-deps node-deps pulumi build pack lint test demo ci-example schema bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -20,7 +20,9 @@ system-deps: ## Debian packages: openssh-server, iproute2, nftables, iperf3, pos
 	@bash scripts/discovery-deps.sh
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@# --ignore-scripts: no dependency needs an install script, and our own `prepare` (the build a git
+	@# install needs) is `make build` here.
+	npm ci --no-audit --no-fund --ignore-scripts
 	@# Lets serialized dynamic providers require("pulumi-netpersona/...") from any folder of the repo.
 	ln -sfn .. node_modules/pulumi-netpersona
 	touch $@
@@ -32,22 +34,27 @@ pulumi: node-deps ## the Pulumi CLI, built offline from the Go module proxy and 
 
 deps: system-deps node-deps pulumi ## everything the tests and the demo need
 
-build: node-deps ## compile TypeScript to dist/
-	tsc -p tsconfig.json
-	bash scripts/bundle-agent.sh
-	esbuild provider/bootstrap/supervisor.ts --bundle --platform=node --target=node20 --format=cjs \
-	  --log-level=warning --outfile=dist/agent/netpersona-supervisor.js
-	chmod +x bin/netpersona
+build: node-deps ## compile TypeScript to dist/, bundle the agent (scripts/build.sh, also npm's prepare)
+	bash scripts/build.sh
+
+pack: build ## the installable package: out/pulumi-netpersona-<version>.tgz (npm install it in a project)
+	mkdir -p out
+	npm pack --ignore-scripts --pack-destination out >/dev/null
+	@ls out/pulumi-netpersona-*.tgz
 
 lint: node-deps ## eslint + prettier
 	eslint --max-warnings 0 .
 	prettier --check . >/dev/null || { prettier --check . ; exit 1; }
 
 test: deps build lint ## install, build, lint, then every test (mocha)
-	mocha
+	@# The spec is given here, not in .mocharc.json, so that `mocha dist/test/test-x.js` runs one file.
+	mocha 'dist/test/test-*.js'
 
 demo: deps build ## the main job: a live migration in the lab, adapting to loss and a PMTU black hole
 	node dist/scripts/demo.js
+
+ci-example: deps pack ## examples/ci as its pipeline runs it (preview, up, no-change preview) against a lab
+	bash scripts/ci-example.sh
 
 schema: build ## regenerate schema.json from the zod schemas
 	node dist/scripts/gen-schema.js

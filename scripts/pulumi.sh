@@ -4,7 +4,14 @@
 # 1. A `pulumi` already on PATH is used when it is v3 and not older than the @pulumi/pulumi SDK we pin.
 # 2. Otherwise the CLI is built from the Go module proxy through our wrapper module (tools/pulumi-build),
 #    with its version set at link time, and cached in ~/.cache/netpersona/pulumi-<version>/bin.
-# 3. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
+# 3. The Node.js language host (pulumi-language-nodejs), which runs a project from its folder with
+#    `pulumi up`: taken from a complete installation on PATH when there is one, else built from the Go
+#    module proxy through tools/language-build. Its own module is refused by the proxy, but up to v3.68.0
+#    the host lived inside github.com/pulumi/pulumi/sdk/v3, which is served; the wrapper pins that version.
+#    It talks to the engine over the stable language-host gRPC protocol and runs the program with the
+#    project's own @pulumi/pulumi, so an older host serves a newer engine and SDK (tested by the CLI e2e
+#    tests: TypeScript and JavaScript projects, config, outputs, refresh, destroy).
+# 4. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
 #    package) is copied into the same bin folder, because the engine looks for plugins next to `pulumi`
 #    or on PATH, never in node_modules.
 # Prints the bin folder to put on PATH as its last line.
@@ -61,6 +68,33 @@ if [ -z "$engine" ]; then
   log "built $cache/pulumi in $(( $(date +%s) - start )) s"
   engine="$cache/pulumi"
 fi
+
+# The Node.js language host.
+language=""
+if [ "$engine" != "$cache/pulumi" ] && [ -x "$(dirname "$engine")/pulumi-language-nodejs" ]; then
+  language="$(dirname "$engine")/pulumi-language-nodejs"
+  log "language host: $language (from the installation on PATH)"
+elif [ -x "$cache/pulumi-language-nodejs" ] && [ -f "$cache/pulumi-language-nodejs.built" ] &&
+    [ "$(cat "$cache/pulumi-language-nodejs.built")" = "$(sha256sum "$here/tools/language-build/go.mod" | cut -d' ' -f1)" ]; then
+  log "language host cached: $cache/pulumi-language-nodejs"
+else
+  command -v go >/dev/null || { log "Go is required to build the Node.js language host offline; install Go >= 1.25"; exit 1; }
+  log "building pulumi-language-nodejs (sdk/v3 v3.68.0) from the Go module proxy (first time only; about 1.5 minutes)"
+  start=$(date +%s)
+  tmp="$cache/pulumi-language-nodejs.tmp.$$"
+  if ! (cd "$here/tools/language-build" && go build -trimpath -o "$tmp" -ldflags "-s -w" \
+      github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) 2>"$cache/language-build.log"; then
+    rm -f "$tmp"
+    log "the language host build failed:"
+    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/language-build.log" | head -20 >&2 || tail -20 "$cache/language-build.log" >&2
+    log "full log: $cache/language-build.log"
+    exit 1
+  fi
+  mv -f "$tmp" "$cache/pulumi-language-nodejs"
+  sha256sum "$here/tools/language-build/go.mod" | cut -d' ' -f1 >"$cache/pulumi-language-nodejs.built"
+  log "built $cache/pulumi-language-nodejs in $(( $(date +%s) - start )) s"
+fi
+[ -z "$language" ] || ln -sfn "$language" "$cache/pulumi-language-nodejs"
 
 # The dynamic-provider plugin: a small script shipped in @pulumi/pulumi that runs node on its provider host.
 plugin="$here/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"

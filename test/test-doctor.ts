@@ -25,6 +25,10 @@ describe("netpersona doctor", () => {
       byName.pulumi.detail,
       /^v3\.259\.0 at \S+\/pulumi \((built offline by `make pulumi`|found on PATH)\); SDK v3\.259\.0$/,
     );
+    assert.match(
+      byName.language.detail,
+      /^pulumi-language-nodejs at \S+\/pulumi-language-nodejs \((built offline by `make pulumi` from sdk\/v3 v3\.68\.0|found on PATH)\)$/,
+    );
     assert.equal(byName.privilege.detail, "running as root");
     assert.equal(byName.sshd.detail, "/usr/sbin/sshd");
     // LAB-FACTS: this kernel has no netem qdisc.
@@ -43,6 +47,10 @@ describe("netpersona doctor", () => {
     );
     assert.equal(err.code, 1);
     assert.match(err.stdout, /FAIL pulumi +no pulumi CLI on PATH or in the cache\n +fix: run `make pulumi`/);
+    assert.match(
+      err.stdout,
+      /FAIL language +pulumi-language-nodejs missing: `pulumi up` cannot run a project from its folder\n +fix: run `make pulumi` \(builds it offline\) and add \/nonexistent\/pulumi-v3\.259\.0\/bin to PATH/,
+    );
     assert.match(
       err.stdout,
       /FAIL nft +missing\n +fix: apt-get install -y nftables \(or: make system-deps\)/,

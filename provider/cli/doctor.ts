@@ -65,6 +65,39 @@ async function checkPulumi(): Promise<Check> {
   };
 }
 
+/** The Node.js language host, which `pulumi up` needs to run a project from its folder. Where it comes from:
+ *  next to the `pulumi` found on PATH (a complete installation), or built offline by `make pulumi`. */
+async function checkLanguageHost(): Promise<Check> {
+  const onPath = await which("pulumi-language-nodejs");
+  const cached = join(cachedPulumiBin(), "pulumi-language-nodejs");
+  const found =
+    onPath ??
+    (await access(cached, constants.X_OK).then(
+      () => cached,
+      () => undefined,
+    ));
+  if (!found) {
+    return {
+      name: "language",
+      ok: false,
+      required: true,
+      detail: "pulumi-language-nodejs missing: `pulumi up` cannot run a project from its folder",
+      fix: `run \`make pulumi\` (builds it offline) and add ${cachedPulumiBin()} to PATH`,
+    };
+  }
+  const where =
+    found === cached || found.startsWith(cachedPulumiBin())
+      ? "built offline by `make pulumi` from sdk/v3 v3.68.0"
+      : "found on PATH";
+  return {
+    name: "language",
+    ok: true,
+    required: true,
+    detail: `pulumi-language-nodejs at ${found} (${where})${onPath ? "" : "; not on PATH"}`,
+    fix: onPath ? undefined : `put ${cachedPulumiBin()} on PATH`,
+  };
+}
+
 async function checkPrivilege(): Promise<Check> {
   let ok = process.getuid?.() === 0;
   let detail = ok ? "running as root" : "not root";
@@ -130,6 +163,7 @@ export async function runDoctor(): Promise<Check[]> {
   return Promise.all([
     checkNode(),
     checkPulumi(),
+    checkLanguageHost(),
     checkPrivilege(),
     checkTool("ip", "iproute2"),
     checkTool("tc", "iproute2"),
@@ -154,7 +188,7 @@ export function formatChecks(checks: readonly Check[]): string {
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the environment: node, pulumi, privileges, ip/tc/nft/sshd, netem")
+    .description("check the environment: node, pulumi and its language host, privileges, ip/tc/nft/sshd, netem")
     .option("--json", "print the checks as JSON")
     .action(async (opts: { json?: boolean }) => {
       const checks = await runDoctor();
