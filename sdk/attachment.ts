@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { Agent } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
+import { markForbiddenKeys } from "../provider/persona/validate";
 import { PACKAGE_VERSION, providerShim } from "./shim";
 
 export interface PersonaAttachmentArgs {
@@ -35,7 +36,7 @@ export class PersonaAttachment extends pulumi.dynamic.Resource {
         caCertPem: args.agent.caCertPem,
         clientCertPem: args.agent.clientCertPem,
         clientKeyPem: args.agent.clientKeyPem,
-        persona,
+        persona: markForbiddenKeys(persona),
         confirmTimeoutSeconds: args.confirmTimeoutSeconds,
         netpersonaVersion: PACKAGE_VERSION,
         live: undefined,

@@ -5,6 +5,7 @@ import type { PolicyInput } from "../provider/engine/policy";
 import type { HistoryEntry } from "../provider/resources/migration";
 import type { Agent, ConnectionArgs } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
+import { markForbiddenKeys } from "../provider/persona/validate";
 import { PACKAGE_VERSION, providerShim } from "./shim";
 
 export type { HistoryEntry, PolicyInput };
@@ -61,10 +62,10 @@ export class Migration extends pulumi.dynamic.Resource {
         migrationName: name,
         source: pulumi.secret(agentRef(args.source)),
         destination: pulumi.secret(agentRef(args.destination)),
-        persona,
-        targetPersona,
+        persona: markForbiddenKeys(persona),
+        targetPersona: markForbiddenKeys(targetPersona),
         peer: args.peer,
-        policy: args.policy,
+        policy: markForbiddenKeys(args.policy),
         transfer: args.transfer ? pulumi.secret(args.transfer) : undefined,
         netpersonaVersion: PACKAGE_VERSION,
         sessionId: undefined,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { CongestionControl, Persona as PersonaDefinition, QosClass } from "../provider/persona/schema";
 import type { FromDiscoveryOptions, Recommendations } from "../provider/discovery/from-discovery";
+import { markForbiddenKeys } from "../provider/persona/validate";
 import { PACKAGE_VERSION, providerShim } from "./shim";
 
 export type { CongestionControl, PersonaDefinition, QosClass };
@@ -91,7 +92,8 @@ export class Persona extends pulumi.dynamic.Resource {
       providerShim("persona"),
       name,
       {
-        ...args,
+        // A `__proto__` key would become a prototype in Pulumi's serializer: renamed so check refuses it.
+        ...markForbiddenKeys(args ?? {}),
         netpersonaVersion: PACKAGE_VERSION,
         definition: undefined,
         summary: undefined,

@@ -9,6 +9,7 @@ describe("Persona end to end (real engine, local backend)", function () {
   let project: E2EProject | undefined;
   let mtu = 1400;
   let badField: Record<string, unknown> | undefined;
+  let anonymous = false;
 
   before(async () => {
     project = await E2EProject.create({
@@ -23,7 +24,15 @@ describe("Persona end to end (real engine, local backend)", function () {
           routes: { prefixes: [{ prefix: "10.9.0.0/16" }, { prefix: "10.1.0.0/16", metric: 5 }] },
           ...(badField as object),
         });
-        return { definition: p.definition, summary: p.summary, dscp: p.dscp, id: p.id };
+        // The README's Quick start shape: no personaName (check must not hand the engine an undefined).
+        const anon = anonymous ? new Persona("anon", { mtu: 1400 }) : undefined;
+        return {
+          definition: p.definition,
+          summary: p.summary,
+          dscp: p.dscp,
+          id: p.id,
+          ...(anon && { anonName: anon.personaName, anonDefinition: anon.definition }),
+        };
       },
     });
   });
@@ -86,14 +95,15 @@ describe("Persona end to end (real engine, local backend)", function () {
         err.message.includes(problem("congestionControl", "vegas", "must be one of: cubic, bbr, reno")),
         err.message,
       );
-      const hint = "host bits are set or the form is not canonical: did you mean 10.1.0.0/16?";
-      // The engine does not print nested values ("{<nil>}"), so match the path and the reason.
-      assert.match(
-        err.message,
-        new RegExp(
-          `property routes\\.prefixes\\[0\\]\\.prefix value \\{.*\\} has a problem: ${hint.replace(/[.?()]/g, "\\$&")}`,
+      // The engine resolves `property` only as a top-level key (a nested path would print "{<nil>}"), so a
+      // nested field is named in the reason.
+      assert.ok(
+        err.message.includes(
+          "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web' has a problem: routes.prefixes[0].prefix: host bits are set or the form is not canonical: did you mean 10.1.0.0/16?\n",
         ),
+        err.message,
       );
+      assert.doesNotMatch(err.message, /<nil>/);
       return true;
     });
     badField = undefined;
@@ -105,25 +115,30 @@ describe("Persona end to end (real engine, local backend)", function () {
       dns: { servers: ["10.0.0.300"] },
       routes: { preferredDevice: "eth0; rm -rf /", prefixes: [] },
       colour: "blue",
+      ...JSON.parse('{"__proto__": {"admin": true}}'),
     };
     await assert.rejects(project!.preview(), (err: Error) => {
-      const lines = err.message
-        .split("\n")
-        .filter((l) =>
-          l.startsWith("error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web': property "),
-        )
-        .map((l) =>
-          l.replace(/^error: \S+ resource 'web': property (\S+) value \{.*?\} has a problem: /, "$1: "),
-        );
+      const lines = err.message.split("\n").filter((l) => l.startsWith("error: pulumi-nodejs:dynamic/"));
       assert.deepEqual([...new Set(lines)].sort(), [
-        "colour: unknown field 'colour': remove it or check its spelling",
-        "dns.servers[0]: must be an IPv4 or IPv6 address, e.g. 10.0.0.1",
-        "mtu: must be a whole number of bytes between 576 and 9000",
-        "routes.preferredDevice: must be an interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
+        "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web' has a problem: __proto__: field '__proto__' is not allowed (it would replace the object's prototype): remove it",
+        "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web' has a problem: dns.servers[0]: must be an IPv4 or IPv6 address, e.g. 10.0.0.1",
+        "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web' has a problem: routes.preferredDevice: must be an interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
+        "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web': property colour value {blue} has a problem: unknown field 'colour': remove it or check its spelling",
+        "error: pulumi-nodejs:dynamic/netpersona:Persona resource 'web': property mtu value {big} has a problem: must be a whole number of bytes between 576 and 9000",
       ]);
       return true;
     });
     badField = undefined;
+  });
+
+  it("creates a Persona without personaName (the Quick start's shape)", async () => {
+    anonymous = true;
+    const up = await project!.up();
+    assert.equal(up.summary.result, "succeeded");
+    const out = await project!.outputs();
+    assert.equal(out.anonName, undefined); // null outputs are not kept as stack outputs
+    assert.deepEqual(out.anonDefinition, { mtu: 1400, mtuScope: "route" });
+    await project!.previewNoChanges();
   });
 
   it("destroys", async () => {

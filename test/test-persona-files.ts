@@ -2,7 +2,9 @@
 import * as assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+
+import { RunError } from "@pulumi/pulumi/errors";
 
 import { loadPersonas, PersonaFileError } from "../provider/persona/files";
 
@@ -57,5 +59,48 @@ describe("persona files", () => {
         return true;
       },
     );
+  });
+
+  it("orders the report by file, line and column, and prints it once as plain text (a RunError)", () => {
+    writeFileSync(
+      join(dir, "a.yaml"),
+      "web:\n  routes:\n    metric: -1\n  mtu: 100\n  __proto__:\n    admin: true\n",
+    );
+    writeFileSync(join(dir, "b.yaml"), "db:\ncache: 1400\n");
+    assert.throws(
+      () => loadPersonas(dir),
+      (err: PersonaFileError) => {
+        assert.deepEqual(err.problems, [
+          `${dir}/a.yaml:3:13: web.routes.metric: must be at least 0: give a whole number from 0 to 4294967295`,
+          `${dir}/a.yaml:4:8: web.mtu: must be at least 576 (the IPv4 minimum datagram size)`,
+          `${dir}/a.yaml:6:5: web.__proto__: field '__proto__' is not allowed (it would replace the object's prototype): remove it`,
+          `${dir}/b.yaml:1:4: db: must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not null: e.g. {mtu: 1400, congestionControl: "bbr"}`,
+          `${dir}/b.yaml:2:8: cache: must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not a number: e.g. {mtu: 1400, congestionControl: "bbr"}`,
+        ]);
+        assert.equal(err.stack, err.message);
+        assert.equal(RunError.isInstance(err), true);
+        assert.equal(err.message.includes("\u001b["), false); // no colour codes
+        return true;
+      },
+    );
+    assert.equal(({} as Record<string, unknown>).admin, undefined);
+  });
+
+  it("says which folder is missing or empty, and what to do", () => {
+    const missing = join(dir, "nope");
+    assert.throws(() => loadPersonas(missing), {
+      message: `persona folder ${missing} does not exist: create it with one *.yaml, *.yml or *.json file per group of personas, or pass loadPersonas the right path (relative paths start at the working directory, ${process.cwd()})`,
+    });
+    const rel = relative(process.cwd(), missing);
+    assert.throws(() => loadPersonas(rel), {
+      message: `persona folder ${rel} (${missing}) does not exist: create it with one *.yaml, *.yml or *.json file per group of personas, or pass loadPersonas the right path (relative paths start at the working directory, ${process.cwd()})`,
+    });
+    writeFileSync(join(dir, "README.md"), "# no personas here\n");
+    assert.throws(() => loadPersonas(dir), {
+      message: `persona folder ${dir} has no *.yaml, *.yml or *.json files: add one, e.g. web.yaml with "web: {mtu: 1400}"`,
+    });
+    assert.throws(() => loadPersonas(join(dir, "README.md")), {
+      message: `persona folder ${join(dir, "README.md")} is not a folder: pass loadPersonas the folder that holds the persona files`,
+    });
   });
 });

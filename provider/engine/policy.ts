@@ -4,7 +4,7 @@
 import { z } from "zod";
 
 import { MTU_MAX, MTU_MIN, QOS_CLASS_NAMES, type QosClass } from "../persona/schema";
-import { issuesToFailures, type Validated } from "../persona/validate";
+import { issuesToFailures, parseWith, type Validated } from "../persona/validate";
 import { checkPolicy } from "./policy-check";
 import { METRICS, OPS } from "./types";
 
@@ -159,7 +159,7 @@ export type Policy = z.output<typeof policySchema>;
 
 /** The policy over the defaults, or every problem as {property, reason}. */
 export function parsePolicy(input: unknown, prefix: readonly (string | number)[] = []): Validated<Policy> {
-  const r = policySchema.safeParse(input ?? {});
+  const r = parseWith(policySchema, input ?? {});
   if (!r.success) return { ok: false, failures: issuesToFailures(r.error.issues, input ?? {}, prefix) };
   return { ok: true, value: r.data };
 }

@@ -1,6 +1,7 @@
 // Validation and normalisation of persona definitions, shared by `check`, persona files and the agent.
 import type { z } from "zod";
 
+import { issueMessage } from "./messages";
 import { canonicalIp, personaSchema, type Persona } from "./schema";
 
 /** The sentinel the Pulumi engine sends for values not known during preview. */
@@ -32,18 +33,69 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown[] {
   return seen;
 }
 
+/** Keys that name JavaScript object internals: as data they would replace an object's prototype (`__proto__`)
+ *  or shadow its machinery, so they are refused by name wherever they appear. */
+export const FORBIDDEN_KEYS = ["__proto__", "constructor", "prototype"] as const;
+
+/** The SDK renames a forbidden key to this prefix + the key before Pulumi's serializer sees it (which would
+ *  otherwise turn `{"__proto__": {"admin": true}}` into `{admin: true}`), so `check` can name it. */
+export const FORBIDDEN_KEY_MARKER = "netpersona:forbidden-key:";
+
+function forbiddenName(key: string): string | undefined {
+  const name = key.startsWith(FORBIDDEN_KEY_MARKER) ? key.slice(FORBIDDEN_KEY_MARKER.length) : key;
+  return (FORBIDDEN_KEYS as readonly string[]).includes(name) ? name : undefined;
+}
+
+/** One failure per `__proto__`, `constructor` or `prototype` key anywhere in `input`, by its own name. */
+export function forbiddenKeyFailures(input: unknown, prefix: readonly (string | number)[] = []): Failure[] {
+  const failures: Failure[] = [];
+  const walk = (v: unknown, path: (string | number)[], depth: number): void => {
+    if (v === null || typeof v !== "object" || depth > 64) return;
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...path, i], depth + 1));
+    for (const key of Object.keys(v)) {
+      const name = forbiddenName(key);
+      if (name) {
+        failures.push({
+          property: joinPath(prefix, [...path, name]),
+          reason:
+            name === "__proto__"
+              ? "field '__proto__' is not allowed (it would replace the object's prototype): remove it"
+              : `field '${name}' is not allowed (a reserved JavaScript name): remove it`,
+        });
+        continue;
+      }
+      walk((v as Record<string, unknown>)[key], [...path, key], depth + 1);
+    }
+  };
+  walk(input, [], 0);
+  return failures;
+}
+
+/** `schema.safeParse` with our messages for every issue that has none of its own (see messages.ts). */
+export function parseWith<S extends z.core.$ZodType>(
+  schema: S & { safeParse(input: unknown, params?: object): z.ZodSafeParseResult<z.output<S>> },
+  input: unknown,
+): z.ZodSafeParseResult<z.output<S>> {
+  return schema.safeParse(input, { error: (issue: unknown) => issueMessage(issue, schema) });
+}
+
 /** Turns zod issues into Pulumi check failures: `property` is the dotted path, `reason` says the fix.
- *  Issues about values that are unknown at preview (or sit inside one) are skipped. */
+ *  Issues about values that are unknown at preview (or sit inside one) are skipped, and so are forbidden
+ *  keys, which `forbiddenKeyFailures` reports by name. */
 export function issuesToFailures(
   issues: readonly z.core.$ZodIssue[],
   input: unknown,
   prefix: readonly (string | number)[] = [],
 ): Failure[] {
   const failures: Failure[] = [];
+  // A value of the wrong type gets one message: zod may still run a size check on it ("at most 6").
+  const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => joinPath([], i.path)));
   for (const issue of issues) {
     if (valueAt(input, issue.path).some((v) => v === UNKNOWN)) continue;
+    if (issue.code !== "invalid_type" && wrongType.has(joinPath([], issue.path))) continue;
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
+        if (forbiddenName(key)) continue;
         failures.push({
           property: joinPath(prefix, [...issue.path, key]),
           reason: `unknown field '${key}': remove it or check its spelling`,
@@ -51,14 +103,11 @@ export function issuesToFailures(
       }
       continue;
     }
-    if (issue.code === "invalid_union" || issue.code === "invalid_type") {
-      const at = valueAt(input, issue.path).at(-1);
-      if (at === undefined && issue.code === "invalid_type") {
-        failures.push({ property: joinPath(prefix, issue.path), reason: `is required: ${issue.message}` });
-        continue;
-      }
-    }
-    failures.push({ property: joinPath(prefix, issue.path), reason: issue.message });
+    const at = valueAt(input, issue.path);
+    const missing = at.length === issue.path.length + 1 && at.at(-1) === undefined;
+    const reason =
+      missing && !issue.message.startsWith("is required") ? `is required: ${issue.message}` : issue.message;
+    failures.push({ property: joinPath(prefix, issue.path), reason });
   }
   return failures;
 }
@@ -77,8 +126,26 @@ export function validatePersona(
   input: unknown,
   prefix: readonly (string | number)[] = [],
 ): Validated<Persona> {
-  const r = personaSchema.safeParse(input);
-  if (!r.success) return { ok: false, failures: issuesToFailures(r.error.issues, input, prefix) };
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    const got = input === null ? "null" : Array.isArray(input) ? "a list" : `a ${typeof input}`;
+    return {
+      ok: false,
+      failures: [
+        {
+          property: joinPath(prefix, []),
+          reason: `must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not ${got}: e.g. {mtu: 1400, congestionControl: "bbr"}`,
+        },
+      ],
+    };
+  }
+  const forbidden = forbiddenKeyFailures(input, prefix);
+  const r = parseWith(personaSchema, input);
+  if (!r.success || forbidden.length > 0) {
+    return {
+      ok: false,
+      failures: [...forbidden, ...(r.success ? [] : issuesToFailures(r.error.issues, input, prefix))],
+    };
+  }
   return { ok: true, value: normalizePersona(r.data) };
 }
 
@@ -113,4 +180,29 @@ export function normalizePersona(p: Persona): Persona {
     };
   }
   return out;
+}
+
+/**
+ * For the SDK: `value` with every own `__proto__`, `constructor` or `prototype` key of its plain objects
+ * renamed to FORBIDDEN_KEY_MARKER + key, so that Pulumi's serializer (which assigns `obj[key] = v`) cannot turn
+ * it into a prototype, and `check` refuses it by its own name. Outputs, promises and other non-plain values
+ * are left as they are; `value` itself is returned when it has no such key.
+ */
+export function markForbiddenKeys<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== "object" || depth > 64) return value;
+  if (Array.isArray(value)) {
+    const items = value.map((x) => markForbiddenKeys(x, depth + 1));
+    return (items.some((x, i) => x !== value[i]) ? items : value) as T;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    const marked = markForbiddenKeys(v, depth + 1);
+    const name = (FORBIDDEN_KEYS as readonly string[]).includes(key) ? FORBIDDEN_KEY_MARKER + key : key;
+    if (name !== key || marked !== v) changed = true;
+    Object.defineProperty(out, name, { value: marked, enumerable: true, writable: true, configurable: true });
+  }
+  return (changed ? out : value) as T;
 }

@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 import { QOS_CLASSES, type Persona } from "../persona/schema";
-import { containsUnknown, validatePersona } from "../persona/validate";
+import { receivedOf } from "../persona/messages";
+import { UNKNOWN, containsUnknown, validatePersona, type Failure } from "../persona/validate";
 import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, userInputs } from "./common";
 
 export const PERSONA_FIELDS = ["congestionControl", "mtu", "mtuScope", "qos", "dns", "routes"] as const;
@@ -53,7 +54,7 @@ function personaOf(inputs: Record<string, unknown>): Record<string, unknown> {
 function outputsFor(inputs: Record<string, unknown>, persona: Persona): Record<string, unknown> {
   return {
     ...persona,
-    personaName: inputs.personaName ?? null,
+    personaName: typeof inputs.personaName === "string" ? inputs.personaName : null,
     [VERSION_KEY]: PACKAGE_VERSION,
     definition: persona,
     summary: describePersona(persona),
@@ -65,16 +66,23 @@ function outputsFor(inputs: Record<string, unknown>, persona: Persona): Record<s
 export const personaProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = personaOf(news);
-    if (news.personaName !== undefined && typeof news.personaName !== "string") {
-      return { inputs: news, failures: [{ property: "personaName", reason: "must be a string" }] };
+    const name = news.personaName;
+    const failures: Failure[] = [];
+    if (name !== undefined && name !== null && typeof name !== "string" && name !== UNKNOWN) {
+      failures.push({
+        property: "personaName",
+        reason: `must be a string, not ${receivedOf(name)}: give a display name such as "web", or leave it out`,
+      });
     }
     const v = validatePersona(raw);
-    if (!v.ok) return { inputs: news, failures: v.failures };
-    if (containsUnknown(raw)) return { inputs: news };
+    if (!v.ok) failures.push(...v.failures);
+    if (failures.length > 0) return { inputs: news, failures };
+    if (!v.ok || containsUnknown(raw)) return { inputs: news };
     return {
       inputs: {
         ...v.value,
-        personaName: news.personaName,
+        // Absent stays absent: undefined cannot reach the engine, and null means "no name" too.
+        ...(typeof name === "string" && { personaName: name }),
         [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION,
       },
     };
@@ -95,12 +103,15 @@ export const personaProvider: pulumi.dynamic.ResourceProvider = {
     // Pure resource: nothing lives outside the state. Re-derive to upgrade state written by older versions.
     const v = validatePersona(personaOf(props.definition ?? props));
     const outs = v.ok ? outputsFor(props, v.value) : props;
+    if (!v.ok) return { id, props: outs };
     return {
       id,
       props: outs,
-      inputs: v.ok
-        ? { ...v.value, personaName: props.personaName, [VERSION_KEY]: PACKAGE_VERSION }
-        : undefined,
+      inputs: {
+        ...v.value,
+        ...(typeof props.personaName === "string" && { personaName: props.personaName }),
+        [VERSION_KEY]: PACKAGE_VERSION,
+      },
     };
   },
 

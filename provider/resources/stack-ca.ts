@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 import { issueClientCert, createCa } from "../pki";
-import { issuesToFailures } from "../persona/validate";
+import { issuesToFailures, parseWith } from "../persona/validate";
 import { stackCaInputsSchema } from "./agent-schema";
 import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, userInputs } from "./common";
 
@@ -14,7 +14,7 @@ const INPUTS = ["commonName", "validityDays", "rotation"] as const;
 export const stackCaProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = userInputs(news);
-    const r = stackCaInputsSchema.safeParse(raw);
+    const r = parseWith(stackCaInputsSchema, raw);
     if (!r.success) return { inputs: news, failures: issuesToFailures(r.error.issues, raw) };
     return { inputs: { ...r.data, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
   },
