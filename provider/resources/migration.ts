@@ -5,7 +5,6 @@
 // and fails the resource with its history. The session lives on the destination agent: a lost connection
 // is followed again from the last event seen, and a re-run after a provider crash finds the same session.
 import { createHash } from "node:crypto";
-import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -13,7 +12,7 @@ import type { AgentConnection } from "../agent/client";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
-import { PACKAGE_VERSION, VERSION_KEY, knownDiffers, progress, userInputs } from "./common";
+import { PACKAGE_VERSION, VERSION_KEY, progress, userInputs } from "./common";
 import { waitForAgent } from "./agent";
 import { migrationInputsSchema, type MigrationInputs } from "./migration-schema";
 
@@ -139,14 +138,10 @@ async function follow(
     } catch (err) {
       failures++;
       if (failures > 30)
-        throw new Error(
-          `lost the session stream ${failures} times: ${(err as Error).message}. If the destination agent died, ` +
-            "`pulumi refresh && pulumi up` restarts it and follows the same session again",
-          { cause: err },
-        );
-      const why = (err as Error).message.split("\n")[0];
-      const hint = /ECONNREFUSED|UNAVAILABLE/.test(why) ? " (is the destination agent running?)" : "";
-      progress(name, `session stream lost (${why})${hint}: following again`);
+        throw new Error(`lost the session stream ${failures} times: ${(err as Error).message}`, {
+          cause: err,
+        });
+      progress(name, `session stream lost (${(err as Error).message.split("\n")[0]}): following again`);
       await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000)));
     }
   }
@@ -154,12 +149,10 @@ async function follow(
 
 async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal): Promise<void> {
   if (!i.transfer) return;
-  const { SshSession, redactedCommand } = await import("../ssh/connection");
+  const { SshSession } = await import("../ssh/connection");
   const ssh = await SshSession.open(i.transfer.connection, (l) => progress(name, `transfer: ${l}`));
   try {
-    // The command is a secret input: only its program's name is ever shown, and a failure says no more
-    // (no arguments, no output), so neither the log, the abort reason on the agent nor the error carries it.
-    progress(name, `transfer: running ${redactedCommand(i.transfer.command)}`);
+    progress(name, `transfer: running ${i.transfer.command.join(" ")}`);
     const started = Date.now();
     const timer = new Promise<never>((_, reject) => {
       const t = setTimeout(
@@ -168,7 +161,7 @@ async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal
       );
       signal.addEventListener("abort", () => clearTimeout(t), { once: true });
     });
-    await Promise.race([ssh.run(i.transfer.command, { secret: true }), timer]);
+    await Promise.race([ssh.run(i.transfer.command), timer]);
     progress(name, `transfer: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     ssh.dispose();
@@ -222,12 +215,7 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     const history: HistoryEntry[] = [];
     const transfer = runTransfer(i, name, abort.signal).catch(async (err: Error) => {
       await conn
-        .abortSession({
-          session_id: session.id,
-          // Bounded by the agent (512 characters); the message names no secret (see runTransfer).
-          reason: `transfer failed: ${err.message}`.slice(0, 500),
-          rollback: true,
-        })
+        .abortSession({ session_id: session.id, reason: `transfer failed: ${err.message}`, rollback: true })
         .catch(() => undefined);
       throw err;
     });
@@ -295,13 +283,6 @@ export function sessionPolicyOf(policy: import("../engine/policy").Policy, input
   };
 }
 
-/** An agent reference without its certificates: what says which agent, not how to authenticate to it. */
-function withoutCredentials(v: unknown, key: string): unknown {
-  if ((key !== "source" && key !== "destination") || !v || typeof v !== "object") return v;
-  const { caCertPem: _ca, clientCertPem: _cert, clientKeyPem: _key, ...rest } = v as Record<string, unknown>;
-  return rest;
-}
-
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = userInputs(news);
@@ -332,19 +313,11 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    // A migration is an action: a change of what or where is a new migration (replace; the old one restores
-    // the destination first). New certificates to reach the same agents are not: an update records them.
-    // A value unknown at preview is an update at most; `up` compares again with the real value.
-    const keys = INPUT_KEYS.filter((k) => !isDeepStrictEqual(olds[k] ?? null, news[k] ?? null));
-    const replaces = keys.filter((k) => knownDiffers(withoutCredentials(olds[k], k), withoutCredentials(news[k], k)));
-    return { changes: keys.length > 0, replaces, deleteBeforeReplace: true };
-  },
-
-  async update(_id, olds, news) {
-    // Reached only when no replace key really changed: the agents' certificates (a CA rotation or renewal).
-    // The session and its outputs stay; the new references are recorded for refresh and delete.
-    const inputs = Object.fromEntries(INPUT_KEYS.filter((k) => k in news).map((k) => [k, news[k]]));
-    return { outs: { ...olds, ...inputs, [VERSION_KEY]: PACKAGE_VERSION } };
+    // A migration is an action: any change of what or where is a new migration.
+    const keys = INPUT_KEYS.filter(
+      (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+    );
+    return { changes: keys.length > 0, replaces: keys, deleteBeforeReplace: true };
   },
 
   async create(inputs) {
@@ -354,19 +327,7 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
 
   async read(id, props) {
     const i = parse(props);
-    const name = `Migration ${i.migrationName}`;
-    let reached: Awaited<ReturnType<typeof waitForAgent>>;
-    try {
-      reached = await waitForAgent(i.destination, name, 10_000);
-    } catch (err) {
-      progress(
-        name,
-        `the destination agent does not answer (${(err as Error).message.split(".")[0]}): the state is kept; ` +
-          "`pulumi refresh && pulumi up` restarts the agent, then refresh again",
-      );
-      return { id, props };
-    }
-    const { conn } = reached;
+    const { conn } = await waitForAgent(i.destination, `Migration ${i.migrationName}`, 15_000);
     try {
       const s = await conn.getSession(id).catch(() => undefined);
       if (!s) return {}; // the destination no longer knows the session: gone
