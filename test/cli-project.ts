@@ -44,11 +44,10 @@ export interface CliProjectOptions {
   config?: Record<string, { value: string; secret?: boolean }>;
 }
 
+/** One step of `pulumi preview --json` (the type and name are the last two parts of the URN). */
 export interface PreviewStep {
   op: string;
   urn: string;
-  type: string;
-  name: string;
   diffReasons?: string[];
   replaceReasons?: string[];
   detailedDiff?: Record<string, { kind: string; inputDiff?: boolean }>;

@@ -1,26 +1,30 @@
-// examples/persona-basic through the real engine against lab hosts: agents bootstrapped over SSH, a persona
+// examples/persona-basic through the `pulumi` CLI from its own folder (outside the repository, the package
+// installed from its tarball), against lab hosts: agents bootstrapped over SSH, a persona
 // applied and read back from the kernel, no change on a second preview, hand-made drift seen by refresh,
 // no plaintext secret in the state, destroy leaves each host exactly as it was.
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import { run } from "../provider/util/exec";
-import { E2EProject } from "./e2e";
+import { join } from "node:path";
+
+import { CliProject } from "./cli-project";
+import { REPO } from "./e2e";
 import { defaultRoute, hostState, type HostState } from "./host-state";
 import { createLab, destroyLab, type LabInventory } from "./lab-fixture";
 
 describe("examples/persona-basic: Agent + PersonaAttachment end to end against a lab", function () {
   const LAB = "pbasic";
   let inv: LabInventory;
-  let project: E2EProject;
+  let project: CliProject;
   const original: HostState[] = [];
 
   before(async () => {
     inv = await createLab({ name: LAB, hosts: 2 });
     for (const h of inv.hosts) original.push(await hostState(h));
-    project = await E2EProject.create({
+    project = await CliProject.create({
       name: "persona-basic",
-      example: "persona-basic",
+      from: join(REPO, "examples", "persona-basic"),
       config: { lab: { value: LAB } },
     });
   });
@@ -31,17 +35,29 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
   });
 
   it("previews the agents and attachments to create", async () => {
-    const pre = await project.preview();
-    assert.equal(pre.changeSummary.create, 7); // stack, CA, persona, 2 agents, 2 attachments
+    const plan = await project.previewJson();
+    assert.deepEqual(
+      plan.steps.map((s) => `${s.op} ${s.urn.split("::").slice(2).join("::")}`).sort(),
+      [
+        "create pulumi-nodejs:dynamic/netpersona:Agent::h1",
+        "create pulumi-nodejs:dynamic/netpersona:Agent::h2",
+        "create pulumi-nodejs:dynamic/netpersona:Persona::web",
+        "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h1",
+        "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h2",
+        "create pulumi-nodejs:dynamic/netpersona:StackCa::ca",
+        "create pulumi:pulumi:Stack::persona-basic-dev",
+      ],
+    );
+    const text = await project.preview();
     assert.match(
-      pre.stdout,
+      text.stdout,
       /\+ pulumi-nodejs:dynamic\/netpersona:PersonaAttachment: \(create\)\n +\[urn=\S+PersonaAttachment::h1\]/,
     );
   });
 
   it("bootstraps the agents and applies the persona: the kernel has it", async () => {
     const up = await project.up();
-    assert.equal(up.summary.result, "succeeded");
+    assert.match(up.stdout, /\+ 7 created/);
     assert.match(
       up.stdout,
       /\[netpersona\] Agent 10\.\d+\.\d+\.\d+: agent started; waiting for it to answer over mTLS/,
@@ -90,8 +106,11 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
     await project.refresh();
     const state = JSON.stringify(await project.exportState());
     assert.match(state, /"mtu":1300/);
-    const pre = await project.preview();
-    assert.equal(pre.changeSummary.update, 1);
+    const plan = await project.previewJson();
+    assert.deepEqual(
+      plan.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`),
+      ["update h1"],
+    );
     await project.up();
     assert.match(await defaultRoute(h), /mtu lock 1400/);
     await project.previewNoChanges();

@@ -1,26 +1,30 @@
-// examples/migration through the real engine against a lab: the shadow persona is created on the destination,
+// examples/migration through the `pulumi` CLI from its own folder (outside the repository, the package
+// installed from its tarball) against a lab: the shadow persona is created on the destination,
 // the session converges, the destination's kernel carries the final persona, a second preview plans nothing,
 // a session that cannot converge fails the resource with its history and leaves the destination as it was,
 // and destroy restores the destination's pre-migration state.
 import * as assert from "node:assert/strict";
 
 import { run } from "../provider/util/exec";
-import { E2EProject } from "./e2e";
+import { join } from "node:path";
+
+import { CliProject } from "./cli-project";
+import { REPO } from "./e2e";
 import { defaultRoute, hostState, type HostState } from "./host-state";
 import { createLab, destroyLab, type LabInventory } from "./lab-fixture";
 
 describe("examples/migration: a live migration end to end against a lab", function () {
   const LAB = "migr";
   let inv: LabInventory;
-  let project: E2EProject;
+  let project: CliProject;
   let destBefore: HostState;
 
   before(async () => {
     inv = await createLab({ name: LAB, hosts: 2 });
     destBefore = await hostState(inv.hosts[1]);
-    project = await E2EProject.create({
+    project = await CliProject.create({
       name: "migration",
-      example: "migration",
+      from: join(REPO, "examples", "migration"),
       config: { lab: { value: LAB }, intervalMs: { value: "300" } },
     });
   });
@@ -31,13 +35,27 @@ describe("examples/migration: a live migration end to end against a lab", functi
   });
 
   it("previews the agents, the source persona and the migration", async () => {
-    const pre = await project.preview();
-    assert.equal(pre.changeSummary.create, 7); // stack, CA, 2 agents, persona, attachment, migration
+    const plan = await project.previewJson();
+    assert.deepEqual(plan.changeSummary, { create: 7 }); // stack, CA, 2 agents, persona, attachment, migration
+    assert.deepEqual(
+      plan.steps
+        .filter((s) => s.urn.includes(":netpersona:"))
+        .map((s) => `${s.op} ${s.urn.split("::")[2].split(":").pop()}`)
+        .sort(),
+      [
+        "create Agent",
+        "create Agent",
+        "create Migration",
+        "create Persona",
+        "create PersonaAttachment",
+        "create StackCa",
+      ],
+    );
   });
 
   it("converges, reporting progress, and the destination's kernel carries the final persona", async () => {
     const up = await project.up();
-    assert.equal(up.summary.result, "succeeded");
+    assert.match(up.stdout, /\+ 7 created/);
     assert.match(
       up.stdout,
       /\[netpersona\] Migration app: session app-[0-9a-f]{12} on \S+: shadow persona mirrors the source; blending/,
