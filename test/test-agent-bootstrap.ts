@@ -7,7 +7,7 @@ import * as fc from "fast-check";
 
 import { createCa, issueClientCert } from "../provider/pki";
 import { agentProvider } from "../provider/resources/agent";
-import { connectionSchema, SshSession } from "../provider/ssh/connection";
+import { connectionSchema, fingerprint, SshSession } from "../provider/ssh/connection";
 import { run } from "../provider/util/exec";
 import { createLab, destroyLab, sshRun, type LabInventory } from "./lab-fixture";
 
@@ -47,8 +47,9 @@ describe("Agent bootstrap over SSH (lab)", function () {
   });
 
   it("refuses a host whose key is not the pinned one, without retrying", async () => {
+    const fp = (line: string) => fingerprint(line.split(" ")[1]);
     await assert.rejects(create(conn({ hostKey: inv.hosts[1].hostPublicKey })), {
-      message: `host key mismatch for ${inv.hosts[0].address}:22: the host presented a key other than the pinned hostKey (possible man-in-the-middle, or the host was rebuilt: verify it and update hostKey)`,
+      message: `host key mismatch for ${inv.hosts[0].address}:22: the host presented ${fp(inv.hosts[0].hostPublicKey)}, the pinned hostKey is ${fp(inv.hosts[1].hostPublicKey)} (possible man-in-the-middle, or the host was rebuilt: verify the presented key out of band, e.g. ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host, and update hostKey)`,
     });
   });
 
@@ -113,7 +114,8 @@ describe("Agent bootstrap over SSH (lab)", function () {
     const small = `${inv.stateDir}/small`;
     mkdirSync(small);
     const h = inv.hosts[0];
-    await sshRun(inv, h, ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);
+    // mode=0755: a tmpfs is 1777 by default, which the install refuses (writable by every user).
+    await sshRun(inv, h, ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", small]);
     try {
       await assert.rejects(
         create({ installDir: `${small}/opt`, stateDir: `${small}/state` }),

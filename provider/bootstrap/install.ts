@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 
 import type { SshSession } from "../ssh/connection";
+import { MARKER, assertSafeDirs, removableDirs } from "./paths";
 
 export const MIN_NODE_MAJOR = 20;
 /** Free space the install needs beside the bundle (logs, state). */
@@ -44,10 +45,11 @@ export function bundleFiles(): { agent: Buffer; supervisor: Buffer; hash: string
   return { agent, supervisor, hash };
 }
 
-/** Checks node, the service manager and free space before anything is written. */
+/** Checks node, the service manager, free space and that no user but root can change the agent's
+ *  directories, before anything is written. */
 export async function preflight(
   ssh: SshSession,
-  spec: Pick<InstallSpec, "nodePath" | "installDir">,
+  spec: Pick<InstallSpec, "nodePath" | "installDir" | "stateDir">,
   bytesNeeded: number,
   wanted: "auto" | "systemd" | "supervisor",
 ): Promise<{ nodeVersion: string; serviceManager: "systemd" | "supervisor" }> {
@@ -60,6 +62,7 @@ export async function preflight(
       `node >= ${MIN_NODE_MAJOR} is required on ${ssh.target} (${found}): install Node.js ${MIN_NODE_MAJOR} or newer there (e.g. apt-get install nodejs), or set nodePath to its location`,
     );
   }
+  await assertSafeDirs(ssh, { installDir: spec.installDir, stateDir: spec.stateDir });
   // The nearest existing ancestor of installDir tells the free space of the file system it will live on.
   const parts = spec.installDir.split("/").filter(Boolean);
   let probe = "/";
@@ -133,8 +136,12 @@ function agentArgs(spec: InstallSpec): string[] {
 /** Uploads bundles and certificates. Does not start anything. */
 export async function upload(ssh: SshSession, spec: InstallSpec, tls: TlsFiles): Promise<void> {
   const b = bundleFiles();
-  await ssh.run(["mkdir", "-p", spec.installDir, spec.stateDir]);
-  await ssh.run(["chmod", "0700", spec.stateDir]);
+  await ssh.run(["mkdir", "-p", "--", spec.installDir, spec.stateDir]);
+  await ssh.run(["chmod", "0755", "--", spec.installDir]);
+  await ssh.run(["chmod", "0700", "--", spec.stateDir]);
+  const marker = "made by the netpersona agent install: deleting the Agent removes this directory\n";
+  await ssh.writeFile(`${spec.installDir}/${MARKER}`, marker, "0644");
+  await ssh.writeFile(`${spec.stateDir}/${MARKER}`, marker, "0644");
   await ssh.writeFile(`${spec.installDir}/netpersona-agent.js`, b.agent, "0644");
   await ssh.writeFile(`${spec.installDir}/netpersona-supervisor.js`, b.supervisor, "0644");
   await ssh.writeFile(`${spec.installDir}/ca.pem`, tls.caPem, "0644");
@@ -174,6 +181,10 @@ export async function stopService(ssh: SshSession, spec: InstallSpec): Promise<v
   const pidFile = `${spec.installDir}/supervisor.pid`;
   const pid = (await ssh.run(["cat", pidFile], { check: false })).stdout.trim();
   if (!/^\d+$/.test(pid)) return;
+  // Only the supervisor of this install: a stale pid file must not make root kill whatever reuses the pid.
+  const cmdline = (await ssh.run(["cat", `/proc/${pid}/cmdline`], { check: false })).stdout.split("\0");
+  const ours = cmdline.some((a) => a.endsWith("/netpersona-supervisor.js")) && cmdline.includes(pidFile);
+  if (!ours) return;
   await ssh.run(["kill", "-TERM", pid], { check: false });
   for (let i = 0; i < 100; i++) {
     if ((await ssh.run(["kill", "-0", pid], { check: false })).code !== 0) return;
@@ -182,7 +193,13 @@ export async function stopService(ssh: SshSession, spec: InstallSpec): Promise<v
   await ssh.run(["kill", "-KILL", pid], { check: false });
 }
 
-/** Removes everything the install wrote. */
+/** Refuses (before the agent is stopped) to go on when installDir or stateDir is not the agent's. */
+export async function assertRemovable(ssh: SshSession, spec: InstallSpec): Promise<string[]> {
+  return removableDirs(ssh, { installDir: spec.installDir, stateDir: spec.stateDir });
+}
+
+/** Removes everything the install wrote: only directories that carry its marker, never a system directory. */
 export async function removeFiles(ssh: SshSession, spec: InstallSpec): Promise<void> {
-  await ssh.run(["rm", "-rf", "--one-file-system", spec.installDir, spec.stateDir]);
+  const dirs = await assertRemovable(ssh, spec);
+  if (dirs.length > 0) await ssh.run(["rm", "-rf", "--one-file-system", "--", ...dirs]);
 }

@@ -3,12 +3,19 @@ import { isIP } from "node:net";
 
 import { z } from "zod";
 
+import { systemDirReason } from "../bootstrap/paths";
 import { connectionSchema } from "../ssh/connection";
 
 const absPath = z
   .string()
   .regex(/^(\/[A-Za-z0-9._-]+)+$/, "must be an absolute path of letters, digits, '.', '_', '-' (no spaces)")
   .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+// Deleting the Agent removes its directories: a system directory is refused here, by name.
+const agentDir = absPath.superRefine((p, ctx) => {
+  const why = systemDirReason(p);
+  if (why) ctx.addIssue({ code: "custom", message: why });
+});
 
 const pem = (what: string) =>
   z.string().regex(/^-----BEGIN [A-Z ]+-----\r?\n[\s\S]+-----END [A-Z ]+-----\s*$/, `must be a PEM ${what}`);
@@ -48,8 +55,14 @@ export const agentInputsSchema = z
       .enum(["auto", "systemd", "supervisor"], { error: "must be one of: auto, systemd, supervisor" })
       .default("auto")
       .describe("How the agent is kept running: systemd where it runs (auto), else a supervisor process."),
-    installDir: absPath.default("/opt/netpersona").describe("Where the agent's files go."),
-    stateDir: absPath.default("/var/lib/netpersona").describe("Where the agent keeps its state."),
+    installDir: agentDir
+      .default("/opt/netpersona")
+      .describe(
+        "Where the agent's files go: owned by root and writable only by root, every component of the path (checked on the host).",
+      ),
+    stateDir: agentDir
+      .default("/var/lib/netpersona")
+      .describe("Where the agent keeps its state (same rules as installDir)."),
     resolvConfPath: absPath
       .optional()
       .describe("The resolv.conf this host's processes read, when not /etc/resolv.conf (e.g. a lab host)."),

@@ -237,9 +237,10 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props) {
     const i = parseInputs(props);
-    const { stopService, removeFiles } = await import("../bootstrap/install");
+    const { assertRemovable, stopService, removeFiles } = await import("../bootstrap/install");
     const spec = specOf(i, (props.resolvedServiceManager as "systemd" | "supervisor") ?? "supervisor");
     await withSsh(i, `Agent ${i.connection.host}`, async (ssh) => {
+      await assertRemovable(ssh, spec); // not the agent's directories: refuse before stopping anything
       await stopService(ssh, spec);
       await removeFiles(ssh, spec);
     });

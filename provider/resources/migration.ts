@@ -149,10 +149,12 @@ async function follow(
 
 async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal): Promise<void> {
   if (!i.transfer) return;
-  const { SshSession } = await import("../ssh/connection");
+  const { SshSession, redactedCommand } = await import("../ssh/connection");
   const ssh = await SshSession.open(i.transfer.connection, (l) => progress(name, `transfer: ${l}`));
   try {
-    progress(name, `transfer: running ${i.transfer.command.join(" ")}`);
+    // The command is a secret input: only its program's name is ever shown, and a failure says no more
+    // (no arguments, no output), so neither the log, the abort reason on the agent nor the error carries it.
+    progress(name, `transfer: running ${redactedCommand(i.transfer.command)}`);
     const started = Date.now();
     const timer = new Promise<never>((_, reject) => {
       const t = setTimeout(
@@ -161,7 +163,7 @@ async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal
       );
       signal.addEventListener("abort", () => clearTimeout(t), { once: true });
     });
-    await Promise.race([ssh.run(i.transfer.command), timer]);
+    await Promise.race([ssh.run(i.transfer.command, { secret: true }), timer]);
     progress(name, `transfer: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     ssh.dispose();
@@ -215,7 +217,12 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     const history: HistoryEntry[] = [];
     const transfer = runTransfer(i, name, abort.signal).catch(async (err: Error) => {
       await conn
-        .abortSession({ session_id: session.id, reason: `transfer failed: ${err.message}`, rollback: true })
+        .abortSession({
+          session_id: session.id,
+          // Bounded by the agent (512 characters); the message names no secret (see runTransfer).
+          reason: `transfer failed: ${err.message}`.slice(0, 500),
+          rollback: true,
+        })
         .catch(() => undefined);
       throw err;
     });

@@ -1,6 +1,8 @@
-// SSH to a host with the host key pinned, bounded dial retries with progress, an optional bastion, and
-// commands given as argument vectors (every element quoted for the remote shell by quote.ts, never
-// interpolated).
+// SSH to a host with the host key pinned, bounded dial retries with progress, an optional bastion (always
+// pinned), and commands given as argument vectors (every element quoted for the remote shell by quote.ts,
+// never interpolated). A command marked secret never appears in an error, nor does its output.
+import { createHash, randomBytes } from "node:crypto";
+
 import { NodeSSH, type Config } from "node-ssh";
 import { z } from "zod";
 
@@ -53,7 +55,7 @@ export const connectionSchema = z
       .boolean()
       .default(false)
       .describe(
-        "Accept any host key. Only for throw-away hosts: it makes man-in-the-middle attacks possible.",
+        "Accept any host key of this host (never of its bastion) when hostKey is not set, with a warning naming the fingerprint seen on every connection. Only for throw-away hosts: it makes man-in-the-middle attacks possible, so password login is refused in this mode.",
       ),
   })
   .superRefine((c, ctx) => {
@@ -68,11 +70,20 @@ export const connectionSchema = z
           "the host key must be pinned: set hostKey to the host's public key (ssh-keyscan -t ed25519 HOST), or set insecureSkipHostKeyCheck: true for a throw-away host",
       });
     }
-    if (c.proxy && !c.proxy.hostKey && !c.insecureSkipHostKeyCheck) {
+    if (c.insecureSkipHostKeyCheck && !c.hostKey && c.password) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["password"],
+        message:
+          "password login is refused with insecureSkipHostKeyCheck: an unverified host may be a man-in-the-middle that records the password; pin hostKey, or log in with privateKey",
+      });
+    }
+    if (c.proxy && !c.proxy.hostKey) {
       ctx.addIssue({
         code: "custom",
         path: ["proxy", "hostKey"],
-        message: "pin the bastion's host key as well",
+        message:
+          "pin the bastion's host key (ssh-keyscan -t ed25519 BASTION): insecureSkipHostKeyCheck never applies to the bastion",
       });
     }
   })
@@ -83,6 +94,14 @@ export type ConnectionInput = z.input<typeof connectionSchema>;
 export type Connection = z.output<typeof connectionSchema>;
 type Dial = z.output<typeof proxySchema>;
 
+/** What may be said of a secret command: its program's name (when it looks like one) and its size; never
+ *  its arguments or output. */
+export function redactedCommand(argv: readonly string[]): string {
+  const program = /^[A-Za-z0-9_./+-]{1,64}$/.test(argv[0] ?? "") ? `\`${argv[0]}\`` : "the program";
+  const n = argv.length - 1;
+  return `${program} with ${n} argument${n === 1 ? "" : "s"} (secret: command line and output not shown)`;
+}
+
 export class SshError extends Error {
   constructor(message: string) {
     super(message);
@@ -90,7 +109,20 @@ export class SshError extends Error {
   }
 }
 
-function hostVerifier(dial: Dial, insecure: boolean, seen: { key?: string }): Config["hostVerifier"] {
+/** OpenSSH's fingerprint of a public key blob (base64): its type and `SHA256:` + unpadded base64 digest. */
+export function fingerprint(keyBase64: string): string {
+  const blob = Buffer.from(keyBase64, "base64");
+  const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const type = len > 0 && len < 64 && blob.length >= 4 + len ? blob.subarray(4, 4 + len).toString() : "key";
+  const digest = createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+  return `${type} SHA256:${digest}`;
+}
+
+interface Seen {
+  key?: string;
+}
+
+function hostVerifier(dial: Dial, insecure: boolean, seen: Seen): Config["hostVerifier"] {
   const pinned = dial.hostKey?.split(" ")[1];
   return (key: Buffer | string) => {
     seen.key = Buffer.isBuffer(key) ? key.toString("base64") : String(key);
@@ -99,13 +131,13 @@ function hostVerifier(dial: Dial, insecure: boolean, seen: { key?: string }): Co
   };
 }
 
-function explain(err: unknown, dial: Dial, seen: { key?: string }): string {
+function explain(err: unknown, dial: Dial, seen: Seen): string {
   const msg = err instanceof Error ? err.message : String(err);
-  if (
-    /verification failed/i.test(msg) ||
-    (seen.key && dial.hostKey && seen.key !== dial.hostKey.split(" ")[1])
-  ) {
-    return `host key mismatch for ${dial.host}:${dial.port}: the host presented a key other than the pinned hostKey (possible man-in-the-middle, or the host was rebuilt: verify it and update hostKey)`;
+  const pinned = dial.hostKey?.split(" ")[1];
+  if (/verification failed/i.test(msg) || (seen.key && pinned && seen.key !== pinned)) {
+    const presented = seen.key ? fingerprint(seen.key) : "an unknown key";
+    const expected = pinned ? fingerprint(pinned) : "none";
+    return `host key mismatch for ${dial.host}:${dial.port}: the host presented ${presented}, the pinned hostKey is ${expected} (possible man-in-the-middle, or the host was rebuilt: verify the presented key out of band, e.g. ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host, and update hostKey)`;
   }
   if (/All configured authentication methods failed/i.test(msg)) {
     return `authentication refused for ${dial.user}@${dial.host}:${dial.port}: check privateKey/password and that the key is in the user's authorized_keys`;
@@ -117,11 +149,25 @@ function explain(err: unknown, dial: Dial, seen: { key?: string }): string {
   return `${dial.host}:${dial.port}: ${msg}`;
 }
 
-const FATAL = /host key mismatch|authentication refused/;
+const FATAL = /host key mismatch|authentication refused|password login .* is refused/;
 
-async function dialOnce(dial: Dial, c: Connection, sock?: NodeJS.ReadableStream): Promise<NodeSSH> {
-  const seen: { key?: string } = {};
+/** One dial. `insecure` only for the target itself (never the bastion); then a key that is not pinned is
+ *  accepted, `warn` is told its fingerprint, and no password is sent to the unverified host. */
+async function dialOnce(
+  dial: Dial,
+  c: Connection,
+  insecure: boolean,
+  warn: (line: string) => void,
+  sock?: NodeJS.ReadableStream,
+): Promise<NodeSSH> {
+  const seen: Seen = {};
   const ssh = new NodeSSH();
+  const unverified = insecure && !dial.hostKey;
+  if (unverified && dial.password) {
+    throw new SshError(
+      `password login to ${dial.host}:${dial.port} is refused with insecureSkipHostKeyCheck: pin hostKey or log in with privateKey`,
+    );
+  }
   try {
     await ssh.connect({
       host: dial.host,
@@ -129,16 +175,22 @@ async function dialOnce(dial: Dial, c: Connection, sock?: NodeJS.ReadableStream)
       username: dial.user,
       privateKey: dial.privateKey,
       passphrase: dial.privateKeyPassword,
-      password: dial.password,
+      ...(!unverified && { password: dial.password }),
       readyTimeout: c.perDialTimeout * 1000,
-      hostVerifier: hostVerifier(dial, c.insecureSkipHostKeyCheck, seen),
+      hostVerifier: hostVerifier(dial, unverified, seen),
       ...(sock && { sock: sock as unknown as Config["sock"] }),
     });
-    return ssh;
   } catch (err) {
     ssh.dispose();
     throw new SshError(explain(err, dial, seen));
   }
+  if (unverified) {
+    const type = seen.key ? fingerprint(seen.key).split(" ")[0] : "";
+    warn(
+      `WARNING: insecureSkipHostKeyCheck: accepted ${dial.host}:${dial.port}'s host key ${seen.key ? fingerprint(seen.key) : "(none seen)"} WITHOUT verifying it; anyone on the path could have answered instead. Verify it on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and pin it: hostKey: "${type} ${seen.key ?? ""}"`,
+    );
+  }
+  return ssh;
 }
 
 /** A live SSH session to a host (through its bastion when one is set). */
@@ -158,10 +210,10 @@ export class SshSession {
       try {
         let sock: NodeJS.ReadableStream | undefined;
         if (c.proxy) {
-          bastion = await dialOnce(c.proxy, c);
+          bastion = await dialOnce(c.proxy, c, false, onProgress);
           sock = await bastion.forwardOut("127.0.0.1", 0, c.host, c.port);
         }
-        const ssh = await dialOnce(c, c, sock);
+        const ssh = await dialOnce(c, c, c.insecureSkipHostKeyCheck, onProgress, sock);
         return new SshSession(ssh, bastion, `${c.user}@${c.host}:${c.port}`);
       } catch (err) {
         bastion?.dispose();
@@ -178,8 +230,9 @@ export class SshSession {
 
   /** Runs an argument vector: every element, the program included, is quoted for the remote shell
    *  (commandLine), so the remote program receives exactly `argv`. stdout and stderr are returned as
-   *  received (not trimmed). Throws on a non-zero exit unless `check: false`. */
-  async run(argv: readonly string[], opts: { stdin?: string; check?: boolean } = {}) {
+   *  received (not trimmed). Throws on a non-zero exit unless `check: false`; the error names the command
+   *  and its last output lines, or with `secret: true` only the program's name and the exit status. */
+  async run(argv: readonly string[], opts: { stdin?: string; check?: boolean; secret?: boolean } = {}) {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const r = await this.ssh.execCommand(commandLine(argv), {
@@ -193,8 +246,9 @@ export class SshSession {
     // Killed by a signal: no exit status, but not a success either.
     const code = r.code ?? (r.signal ? -1 : 0);
     if (code !== 0 && opts.check !== false) {
-      const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
       const how = r.code === null && r.signal ? `signal ${r.signal}` : `exit ${code}`;
+      if (opts.secret) throw new SshError(`on ${this.target}: ${redactedCommand(argv)} failed (${how})`);
+      const tail = (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-8).join("\n");
       throw new SshError(
         `on ${this.target}: \`${argv.join(" ")}\` failed (${how})${tail ? `: ${tail}` : ""}`,
       );
@@ -202,22 +256,44 @@ export class SshSession {
     return { stdout: r.stdout, stderr: r.stderr, code };
   }
 
-  /** Writes `content` to `path` atomically (temporary file, then rename) with the given mode. */
-  async writeFile(path: string, content: string | Buffer, mode: string): Promise<void> {
-    const tmp = `${path}.tmp-${process.pid}`;
+  /** Creates `path` exclusively (O_CREAT | O_EXCL over SFTP: it fails when anything, a symbolic link
+   *  included, is already there, and never follows one) and writes `content` to it. */
+  async createExclusive(path: string, content: string | Buffer, mode: string): Promise<void> {
     const sftp = await this.ssh.requestSFTP();
     try {
       await new Promise<void>((resolve, reject) => {
-        const ws = sftp.createWriteStream(tmp, { mode: parseInt(mode, 8) });
-        ws.on("error", reject);
+        const ws = sftp.createWriteStream(path, { flags: "wx", mode: parseInt(mode, 8) });
+        ws.on("error", (err: Error) =>
+          reject(
+            new SshError(
+              `on ${this.target}: could not create ${path} exclusively (${err.message}): something is already there (a file or a symbolic link): remove it if it is stale`,
+            ),
+          ),
+        );
         ws.on("close", () => resolve());
         ws.end(content);
       });
     } finally {
       sftp.end();
     }
-    await this.run(["chmod", mode, tmp]);
-    await this.run(["mv", "-f", tmp, path]);
+  }
+
+  /** Writes `content` to `path` atomically with the given mode: a temporary file with a random name in the
+   *  same directory, created exclusively, then renamed over `path` (rename replaces a symbolic link, never
+   *  follows it). The temporary file is removed when anything fails. */
+  async writeFile(path: string, content: string | Buffer, mode: string): Promise<void> {
+    const slash = path.lastIndexOf("/");
+    const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${randomBytes(8).toString("hex")}.tmp`;
+    let created = false;
+    try {
+      await this.createExclusive(tmp, content, mode);
+      created = true;
+      await this.run(["chmod", mode, "--", tmp]);
+      await this.run(["mv", "-fT", "--", tmp, path]);
+    } catch (err) {
+      if (created) await this.run(["rm", "-f", "--", tmp], { check: false }).catch(() => undefined);
+      throw err;
+    }
   }
 
   dispose(): void {

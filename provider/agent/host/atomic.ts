@@ -24,19 +24,42 @@ async function writeSynced(path: string, data: string | Buffer, mode: number, fl
   }
 }
 
+/** A full file system (or quota) named by directory, with what to do; other errors as they are. */
+export function explainWriteError(err: unknown, dir: string, path: string, intact = true): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code !== "ENOSPC" && code !== "EDQUOT") return err;
+  const what = code === "ENOSPC" ? "no space left" : "disk quota exceeded";
+  const e = new Error(
+    `${what} in ${dir} while writing ${basename(path)}: ${intact ? "the previous file is intact" : "the file may be incomplete"}. Free space on that file system (df -h ${dir}) and retry; for the agent's own state, stateDir can also move to another file system`,
+    { cause: err },
+  ) as NodeJS.ErrnoException;
+  e.code = code;
+  return e;
+}
+
 /** Replaces `path` atomically. When `path` is a mount point (a bind-mounted resolv.conf inside a namespace
  *  started by `ip netns exec`), rename is refused with EBUSY: the file is then rewritten in place, synced. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  await writeSynced(tmp, data, mode, "wx");
+  try {
+    await writeSynced(tmp, data, mode, "wx");
+  } catch (err) {
+    // Never leave a partial (often empty) temporary file behind, and say which directory is full.
+    await unlink(tmp).catch(() => undefined);
+    throw explainWriteError(err, dir, path);
+  }
   try {
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code !== "EBUSY") throw err;
-    await writeSynced(path, data, mode, "w");
+    try {
+      await writeSynced(path, data, mode, "w");
+    } catch (e) {
+      throw explainWriteError(e, dir, path, false);
+    }
     return;
   }
   await fsyncDir(dir);
