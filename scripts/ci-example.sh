@@ -6,7 +6,8 @@
 #
 # Usage: scripts/ci-example.sh [--keep]   (--keep leaves the stack, the lab and the folder for a look;
 #        then `scripts/ci-example.sh --down` removes them)
-# Environment: NETPERSONA_CI_LAB (lab name, default "ci"), NETPERSONA_CI_DIR (default /tmp/netpersona-ci).
+# Environment: NETPERSONA_CI_LAB (lab name, default "ci"), NETPERSONA_CI_DIR (default /tmp/netpersona-ci),
+# NETPERSONA_TARBALL (default: the newest out/pulumi-netpersona-*.tgz, made by `make pack`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lab="${NETPERSONA_CI_LAB:-ci}"
@@ -31,7 +32,7 @@ if [ "${1:-}" = "--down" ]; then down; exit 0; fi
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 
-tarball=$(ls "$root"/out/pulumi-netpersona-*.tgz 2>/dev/null | tail -n1 || true)
+tarball="${NETPERSONA_TARBALL:-$(ls "$root"/out/pulumi-netpersona-*.tgz 2>/dev/null | tail -n1 || true)}"
 [ -n "$tarball" ] || { echo "ci-example: no out/pulumi-netpersona-*.tgz: run 'make pack' first" >&2; exit 1; }
 
 say "lab '$lab' with 2 hosts"

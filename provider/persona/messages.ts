@@ -162,7 +162,9 @@ function fixFor(schema: unknown, expected: string, input: unknown): string {
 function describedAs(schema: unknown): string | undefined {
   const text = (schema as { description?: unknown })?.description;
   if (typeof text !== "string" || text === "") return undefined;
-  return text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, "");
+  // "The stack CA" → "the stack CA", but an acronym stays as it is ("DNS servers", "MTU in bytes").
+  const first = /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() : text.charAt(0);
+  return first + text.slice(1).replace(/\.$/, "");
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
