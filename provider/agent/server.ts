@@ -13,6 +13,7 @@ import type { HostController } from "./host/api";
 import { authorizationInterceptor } from "./authz";
 import { invalidArgument } from "./errors";
 import { capabilities, hostName, listInterfaces } from "./info";
+import { serverOptions } from "./limits";
 import { callerOf, type SafeApplyConfig } from "./persona-probes";
 import { PersonaService } from "./personas";
 import { unary, type Log } from "./rpc";
@@ -131,7 +132,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
   };
 
   // Every call, unary or streaming, passes the role check in authz.ts before any handler runs.
-  const server = new grpc.Server({ interceptors: [authorizationInterceptor(log)] });
+  const server = new grpc.Server({ ...serverOptions(), interceptors: [authorizationInterceptor(log)] });
   server.addService(loadAgentApi().service, handlers);
 
   return {

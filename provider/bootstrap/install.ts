@@ -95,7 +95,10 @@ export async function preflight(
   return { nodeVersion: version, serviceManager };
 }
 
+/** The systemd unit: root, but sandboxed to what the agent does (routes, links, nftables, tc, pings, its
+ *  state and resolv.conf). Its safe-apply watchdog runs in the same sandbox. */
 export function unitFile(spec: InstallSpec): string {
+  const resolvConf = spec.resolvConfPath ?? "/etc/resolv.conf";
   return [
     "[Unit]",
     "Description=netpersona agent (network personas over gRPC + mTLS)",
@@ -108,6 +111,22 @@ export function unitFile(spec: InstallSpec): string {
     // restores the host if a pending apply is never confirmed.
     "KillMode=process",
     "RestartSec=1",
+    // Routes, links, nftables, tc (CAP_NET_ADMIN) and ICMP probes (CAP_NET_RAW): nothing else, for the
+    // agent and every program it runs (ip, nft, tc, ping, ss, resolvectl).
+    "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+    "NoNewPrivileges=yes",
+    // The whole file system read-only but its state directory and the resolv.conf it manages ('-': the file
+    // may be absent; a symlinked resolv.conf is managed through resolvectl over D-Bus instead).
+    "ProtectSystem=strict",
+    `ReadWritePaths=${spec.stateDir} -${resolvConf}`,
+    "PrivateTmp=yes",
+    // nodePath may live in a home directory (nvm): readable, never writable.
+    "ProtectHome=read-only",
+    "ProtectKernelModules=yes",
+    "ProtectControlGroups=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
     "",
     "[Install]",
     "WantedBy=multi-user.target",

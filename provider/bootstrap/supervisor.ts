@@ -1,22 +1,32 @@
 // The agent's supervisor for hosts without systemd (bundled as dist/agent/netpersona-supervisor.js):
-//   node netpersona-supervisor.js --pid-file F --log-file L -- NODE AGENT.js ARGS...
+//   node netpersona-supervisor.js --pid-file F --log-file L [--log-max-bytes N] -- NODE AGENT.js ARGS...
 // Detaches from the SSH session that started it, restarts the agent when it dies (backoff 1 s doubling to
 // 30 s, reset after a minute of uptime), appends the agent's output to the log file, and on SIGTERM stops
 // the agent and exits. A second start while a supervisor of the same pid file lives is a no-op.
+// The log is bounded: every few seconds, once it passes --log-max-bytes (default 10 MiB), it is copied to
+// L.1 (replacing the previous one) and truncated; the agent keeps its append-only descriptor, so nothing
+// is reopened and an agent outliving a killed supervisor still logs. At most about twice the limit on disk.
 import { spawn, type ChildProcess } from "node:child_process";
 import {
   closeSync,
+  copyFileSync,
   existsSync,
   openSync,
   readFileSync,
   renameSync,
+  statSync,
+  truncateSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
 
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
+
 interface Args {
   pidFile: string;
   logFile: string;
+  logMaxBytes: number;
+  logCheckMs: number;
   command: string[];
   foreground: boolean;
 }
@@ -36,7 +46,21 @@ function parse(argv: string[]): Args {
       "usage: netpersona-supervisor --pid-file FILE --log-file FILE [--foreground] -- COMMAND ARGS...",
     );
   }
-  return { pidFile, logFile, command, foreground: flags.includes("--foreground") };
+  const num = (name: string, dflt: number, min: number) => {
+    const v = value(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+  return {
+    pidFile,
+    logFile,
+    logMaxBytes: num("--log-max-bytes", LOG_MAX_BYTES, 4096),
+    logCheckMs: num("--log-check-ms", 5000, 100),
+    command,
+    foreground: flags.includes("--foreground"),
+  };
 }
 
 function alive(pid: number): boolean {
@@ -52,6 +76,28 @@ export function runningSupervisor(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/** Copies the log to `<log>.1` and truncates it when it passed the limit ("copytruncate": the agent's
+ *  O_APPEND descriptor then writes at the new end). Returns whether it rotated. */
+export function rotateLog(logFile: string, maxBytes: number): boolean {
+  let size: number;
+  try {
+    size = statSync(logFile).size;
+  } catch {
+    return false;
+  }
+  if (size <= maxBytes) return false;
+  copyFileSync(logFile, `${logFile}.1`);
+  truncateSync(logFile, 0);
+  writeFileSync(
+    logFile,
+    `supervisor: log rotated at ${size} bytes (limit ${maxBytes}); previous in ${logFile}.1\n`,
+    {
+      flag: "a",
+    },
+  );
+  return true;
 }
 
 function supervise(a: Args): void {
@@ -96,6 +142,13 @@ function supervise(a: Args): void {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  setInterval(() => {
+    try {
+      rotateLog(a.logFile, a.logMaxBytes);
+    } catch {
+      /* a full disk: try again next time */
+    }
+  }, a.logCheckMs);
   startChild();
 }
 

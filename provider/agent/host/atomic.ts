@@ -2,7 +2,7 @@
 // fsync the directory. Readers see the old file or the new one, never a partial one.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -22,6 +22,13 @@ async function writeSynced(path: string, data: string | Buffer, mode: number, fl
   } finally {
     await h.close();
   }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** A full file system (or quota) named by directory, with what to do; other errors as they are. */
@@ -48,6 +55,15 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
   } catch (err) {
     // Never leave a partial (often empty) temporary file behind, and say which directory is full.
     await unlink(tmp).catch(() => undefined);
+    // A writable file in a read-only directory (systemd's ProtectSystem=strict with ReadWritePaths naming
+    // /etc/resolv.conf): rewrite it in place, synced, as for a mount point below.
+    if ((err as NodeJS.ErrnoException).code === "EROFS" && (await isFile(path))) {
+      try {
+        return await writeSynced(path, data, mode, "w");
+      } catch (e) {
+        throw explainWriteError(e, dir, path, false);
+      }
+    }
     throw explainWriteError(err, dir, path);
   }
   try {
