@@ -2,7 +2,7 @@
 // repository, the package installed from its packed tarball, the Quick start copied verbatim (TypeScript),
 // the persona-file example, and hostile variants whose errors must be ours, once, in plain text.
 import * as assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { CLI_ROOT, CliProject } from "./cli-project";
@@ -91,6 +91,40 @@ describe("README through the pulumi CLI, from a user's folder (package installed
       const refresh = await project.refresh();
       assert.match(refresh.stdout, /2 unchanged/);
       await project.destroy();
+    });
+  });
+
+  describe("the same program in JavaScript (index.js, no TypeScript)", () => {
+    let project: CliProject;
+    before(async () => {
+      const dir = scratchProject("quickstart-js", {
+        "index.js": [
+          'const { Persona } = require("pulumi-netpersona");',
+          'const web = new Persona("web", { congestionControl: "cubic", mtu: 1500 });',
+          "exports.summary = web.summary;",
+          "",
+        ].join("\n"),
+      });
+      writeFileSync(
+        join(dir, "package.json"),
+        JSON.stringify({
+          name: "quickstart-js",
+          main: "index.js",
+          dependencies: { "@pulumi/pulumi": "3.259.0" },
+        }),
+      );
+      rmSync(join(dir, "tsconfig.json"), { force: true });
+      project = await CliProject.create({ name: "quickstart-js", from: dir });
+    });
+    after(async () => project?.dispose());
+
+    it("pulumi up, then a preview that expects no changes", async () => {
+      await project.up();
+      assert.deepEqual((await project.outputs()).summary, [
+        "congestion control cubic on the covered routes",
+        "MTU 1500 (per-route mtu lock)",
+      ]);
+      await project.previewNoChanges();
     });
   });
 
