@@ -52,15 +52,26 @@ export interface InterfaceInfo {
   addresses: string[];
 }
 
-/** The agent on one host. Changing the package version upgrades it in place; network state is untouched. */
+/**
+ * The agent on one host. A new package version (or agent bundle) upgrades it in place: stop, upload, start;
+ * the host's network state and the agent's state directory are untouched. `pulumi refresh` records a daemon
+ * that does not answer as `running: false`, and the next `pulumi up` restarts it over SSH.
+ */
 export class Agent extends pulumi.dynamic.Resource {
   /** host:port of the agent's gRPC endpoint. */
   declare public readonly endpoint: pulumi.Output<string>;
   declare public readonly agentVersion: pulumi.Output<string>;
   declare public readonly hostname: pulumi.Output<string>;
   declare public readonly interfaces: pulumi.Output<InterfaceInfo[]>;
-  /** The persona the kernel has now (read back at create and refresh). */
+  /** The persona the kernel had when the agent was installed or updated (PersonaAttachment.live has it now). */
   declare public readonly livePersona: pulumi.Output<PersonaDefinition | null>;
+  /** Whether the daemon answered at the last install, update or refresh. */
+  declare public readonly running: pulumi.Output<boolean>;
+  /**
+   * `endpoint` as computed from this Agent's arguments, tied to this resource (users of it wait for it): it
+   * stays known during a preview in which the Agent updates, so that the resources using it plan exactly.
+   */
+  public readonly plannedEndpoint: pulumi.Output<string>;
   declare public readonly caCertPem: pulumi.Output<string>;
   declare public readonly clientCertPem: pulumi.Output<string>;
   declare public readonly clientKeyPem: pulumi.Output<string>;
@@ -87,10 +98,17 @@ export class Agent extends pulumi.dynamic.Resource {
         interfaces: undefined,
         livePersona: undefined,
         agentCertPem: undefined,
+        running: undefined,
       },
       { ...opts, additionalSecretOutputs: ["connection", "caKeyPem", "clientKeyPem"] },
       "netpersona",
       "Agent",
     );
+    const { endpointOf } =
+      require("../provider/resources/agent") as typeof import("../provider/resources/agent");
+    const host = pulumi.unsecret(pulumi.output(connection).apply((c) => c.host));
+    this.plannedEndpoint = pulumi
+      .all([this.urn, host, args.port, args.listenAddress])
+      .apply(([, h, port, listen]) => endpointOf(h, port, listen));
   }
 }

@@ -27,12 +27,14 @@ export class PersonaAttachment extends pulumi.dynamic.Resource {
   declare public readonly agentHostname: pulumi.Output<string>;
 
   constructor(name: string, args: PersonaAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-    const persona = args.persona instanceof Persona ? args.persona.definition : args.persona;
+    // plannedDefinition and plannedEndpoint stay known while the Persona or the Agent updates, so a preview
+    // shows exactly what changes here.
+    const persona = args.persona instanceof Persona ? args.persona.plannedDefinition : args.persona;
     super(
       providerShim("attachment"),
       name,
       {
-        endpoint: args.agent.endpoint,
+        endpoint: args.agent.plannedEndpoint,
         caCertPem: args.agent.caCertPem,
         clientCertPem: args.agent.clientCertPem,
         clientKeyPem: args.agent.clientKeyPem,

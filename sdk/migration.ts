@@ -47,14 +47,15 @@ export class Migration extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
     const agentRef = (a: Agent) => ({
-      endpoint: a.endpoint,
+      endpoint: a.plannedEndpoint,
       caCertPem: a.caCertPem,
       clientCertPem: a.clientCertPem,
       clientKeyPem: a.clientKeyPem,
     });
-    const persona = args.persona instanceof Persona ? args.persona.definition : args.persona;
+    // Planned values stay known while an Agent or Persona updates: a preview plans exactly.
+    const persona = args.persona instanceof Persona ? args.persona.plannedDefinition : args.persona;
     const targetPersona =
-      args.targetPersona instanceof Persona ? args.targetPersona.definition : args.targetPersona;
+      args.targetPersona instanceof Persona ? args.targetPersona.plannedDefinition : args.targetPersona;
     super(
       providerShim("migration"),
       name,

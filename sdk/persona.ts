@@ -61,6 +61,12 @@ export class Persona extends pulumi.dynamic.Resource {
   declare public readonly congestionControl: pulumi.Output<CongestionControl | undefined>;
   declare public readonly mtu: pulumi.Output<number | undefined>;
   declare public readonly personaName: pulumi.Output<string | null>;
+  /**
+   * `definition` as computed from this Persona's arguments (normalised the same way), tied to this resource:
+   * it stays known during a preview in which the Persona updates, so PersonaAttachment and Migration plan
+   * exactly which fields change.
+   */
+  public readonly plannedDefinition: pulumi.Output<PersonaDefinition>;
 
   /**
    * A persona recommended by discovery (`discover(agent)`): the one for `applicationClass`, or for the class
@@ -104,5 +110,13 @@ export class Persona extends pulumi.dynamic.Resource {
       "netpersona",
       "Persona",
     );
+    const { validatePersona } =
+      require("../provider/persona/validate") as typeof import("../provider/persona/validate");
+    this.plannedDefinition = pulumi.all([this.urn, pulumi.output(args ?? {})]).apply(([, a]) => {
+      const { personaName: _name, ...fields } = a as Record<string, unknown>;
+      const v = validatePersona(fields);
+      // Invalid: the Persona's check reports it; the raw fields make the attachment's check report it too.
+      return (v.ok ? v.value : fields) as PersonaDefinition;
+    });
   }
 }

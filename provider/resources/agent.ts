@@ -2,26 +2,48 @@
 // mutual TLS, and reports its endpoint, version, interfaces and live persona. Update upgrades the agent in
 // place without touching the host's network state; delete stops and removes it.
 import { isIP } from "node:net";
+import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
 
 import type { AgentConnection } from "../agent/client";
 import { issuesToFailures, parseWith } from "../persona/validate";
 import { agentInputsSchema, type AgentInputs } from "./agent-schema";
-import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, progress, userInputs } from "./common";
+import {
+  PACKAGE_VERSION,
+  VERSION_KEY,
+  fieldDiff,
+  knownDiffers,
+  normalisedKnown,
+  progress,
+  userInputs,
+} from "./common";
 
-/** Inputs whose change means another host or another install: replace. */
-const REPLACE_ON = [
-  "connection",
+/**
+ * Inputs whose change means another install: replace (and `connection.host`, another host). On the same host
+ * the old agent goes first (deleteBeforeReplace): both would share the service name and the port.
+ */
+const REPLACE_ON = ["serviceManager", "installDir", "stateDir"];
+/**
+ * Inputs an update handles in place (stop, upload, start; the host's network state and the agent's state
+ * directory stay): the package version and the bundle's hash (an upgrade), the CA and the provider's
+ * certificate (a rotation or a renewal), the port and listen address, resolv.conf path and node.
+ */
+const REINSTALL_ON = [
+  VERSION_KEY,
+  "bundleHash",
   "port",
   "listenAddress",
-  "serviceManager",
-  "installDir",
-  "stateDir",
   "caCertPem",
   "caKeyPem",
+  "clientCertPem",
+  "clientKeyPem",
+  "resolvConfPath",
+  "nodePath",
 ];
-const UPDATE_ON = ["bundleHash", "resolvConfPath", "nodePath", "clientCertPem", "clientKeyPem"];
+/** A connection change other than its host (port, user, keys, dial settings) is only how to reach the host:
+ *  an update that checks the new connection and leaves the agent running. */
+const UPDATE_ON = [...REINSTALL_ON, "connection"];
 
 export const AGENT_SECRETS = ["connection", "caKeyPem", "clientKeyPem"] as const;
 
@@ -33,12 +55,19 @@ function parseInputs(props: Record<string, unknown>): AgentInputs {
   );
 }
 
+const fmtHost = (a: string) => (isIP(a) === 6 ? `[${a}]` : a);
+
+/** host:port where the provider reaches the agent. The SDK computes it from the Agent's arguments too, so that
+ *  it stays known during a preview in which the Agent updates (see sdk/agent.ts plannedEndpoint). */
+export function endpointOf(host: string, port: number | undefined, listenAddress?: string): string {
+  return `${fmtHost(listenAddress ?? host)}:${port ?? 7443}`;
+}
+
 function listenOf(i: AgentInputs): { listen: string; endpoint: string } {
   const addr = i.listenAddress ?? (isIP(i.connection.host) ? i.connection.host : "0.0.0.0");
-  const fmt = (a: string) => (isIP(a) === 6 ? `[${a}]` : a);
   return {
-    listen: `${fmt(addr)}:${i.port}`,
-    endpoint: `${fmt(i.listenAddress ?? i.connection.host)}:${i.port}`,
+    listen: `${fmtHost(addr)}:${i.port}`,
+    endpoint: endpointOf(i.connection.host, i.port, i.listenAddress),
   };
 }
 
@@ -97,7 +126,9 @@ export async function waitForAgent(
   }
   conn.close();
   throw new Error(
-    `the agent at ${i.endpoint} did not answer over mTLS within ${timeoutMs / 1000} s: ${last?.message}`,
+    `the agent at ${i.endpoint} did not answer over mTLS within ${timeoutMs / 1000} s: ${last?.message}. ` +
+      "If its daemon died (killed, or a reboot on a host without systemd), `pulumi refresh` records it as " +
+      "not running and `pulumi up` then restarts it over SSH: run `pulumi refresh && pulumi up`",
   );
 }
 
@@ -105,9 +136,10 @@ async function describeAgent(
   i: AgentInputs,
   name: string,
   extra: Record<string, unknown>,
+  timeoutMs = 30_000,
 ): Promise<Record<string, unknown>> {
   const { endpoint } = listenOf(i);
-  const { conn, info } = await waitForAgent({ ...i, endpoint }, name);
+  const { conn, info } = await waitForAgent({ ...i, endpoint }, name, timeoutMs);
   try {
     const { personaFromWire } = await import("../proto/persona");
     const g = await conn.getPersona();
@@ -124,6 +156,7 @@ async function describeAgent(
         addresses: n.addresses,
       })),
       livePersona: live.ok ? live.value : null,
+      running: true,
     };
   } finally {
     conn.close();
@@ -192,13 +225,24 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
     };
   },
 
-  async diff(_id, olds, news) {
+  async diff(_id, olds, given) {
+    const news = normalisedKnown(agentInputsSchema.shape, given, olds);
     const d = fieldDiff(olds, news, [...REPLACE_ON, ...UPDATE_ON], REPLACE_ON);
+    const host = (v: unknown) =>
+      v && typeof v === "object" ? (v as Record<string, unknown>).host : undefined;
+    const otherHost = knownDiffers(host(olds.connection), host(news.connection));
+    const replaces = [...(d.replaces ?? []), ...(otherHost ? ["connection"] : [])];
+    // A daemon that did not answer at refresh (`running: false`) is restarted by an update.
+    const dead = olds.running === false;
     // The agent's certificate is short-lived: an update (a reinstall) issues a new one when a third of its
     // life is left, or when it names no role (issued before roles, refused by every agent).
     const { renewalDue } = await import("../pki");
     const due = renewalDue(olds.agentCertPem as string | undefined);
-    return !d.changes && due ? { ...d, changes: true } : d;
+    return {
+      changes: Boolean(d.changes) || dead || Boolean(due),
+      replaces,
+      deleteBeforeReplace: replaces.length > 0 && !otherHost,
+    };
   },
 
   async create(inputs) {
@@ -208,30 +252,51 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `agent-${i.connection.host}-${i.port}`, outs: outputs(inputs, described) };
   },
 
-  async update(_id, _olds, news) {
-    // Upgrade in place: stop, upload, start. The agent's state directory (snapshot, current persona) and the
-    // host's network state stay as they are.
+  async update(_id, olds, news) {
     const i = parseInputs(news);
-    const described = await install(i, `Agent ${i.connection.host}`, String(news.bundleHash ?? ""));
+    const name = `Agent ${i.connection.host}`;
+    const { renewalDue } = await import("../pki");
+    const why = [
+      ...REINSTALL_ON.filter((k) => !isDeepStrictEqual(olds[k] ?? null, news[k] ?? null)),
+      ...(olds.running === false ? ["not running"] : []),
+      ...(renewalDue(olds.agentCertPem as string | undefined) ? ["certificate renewal"] : []),
+    ];
+    if (why.length === 0) {
+      // Only the connection changed (port, user, keys, dial settings): prove the new one works; the agent
+      // keeps running untouched.
+      await withSsh(i, name, (ssh) => ssh.run(["true"]));
+      const described = await describeAgent(i, name, {
+        agentCertPem: olds.agentCertPem ?? null,
+        resolvedServiceManager: olds.resolvedServiceManager ?? null,
+        nodeVersion: olds.nodeVersion ?? null,
+      });
+      return { outs: outputs(news, described) };
+    }
+    // Upgrade or restart in place: stop, upload, start. The agent's state directory (snapshot, current
+    // persona) and the host's network state stay as they are.
+    progress(name, `updating the agent in place (${why.join(", ")})`);
+    const described = await install(i, name, String(news.bundleHash ?? ""));
     return { outs: outputs(news, described) };
   },
 
   async read(id, props) {
     const i = parseInputs(props);
+    const name = `Agent ${i.connection.host}`;
     try {
-      const described = await describeAgent(i, `Agent ${i.connection.host}`, {
-        agentCertPem: props.agentCertPem ?? null,
-        resolvedServiceManager: props.resolvedServiceManager ?? null,
-        nodeVersion: props.nodeVersion ?? null,
-      });
-      return { id, props: { ...props, ...described } };
+      // Only what the Agent manages: that it runs, which version, where. The interfaces and live persona stay
+      // as read at install, so that a persona applied since then is not reported as the Agent's drift.
+      const d = await describeAgent(i, name, {}, 10_000);
+      const { endpoint, agentVersion, hostname, running } = d;
+      return { id, props: { ...props, endpoint, agentVersion, hostname, running } };
     } catch (err) {
-      // Unreachable is not gone: keep the last known state and say so.
+      // Unreachable is not gone: the Agent is still there, but not running. Recorded as drift, so that the
+      // next `pulumi up` restarts it over SSH (or reinstalls it when its files are gone).
       progress(
-        `Agent ${i.connection.host}`,
-        `refresh could not reach the agent: ${(err as Error).message.split("\n")[0]}`,
+        name,
+        `the agent does not answer (${(err as Error).message.split("\n")[0].slice(0, 200)}): recorded as ` +
+          "running: false; `pulumi up` restarts it over SSH",
       );
-      return { id, props };
+      return { id, props: { ...props, running: false } };
     }
   },
 

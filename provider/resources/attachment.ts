@@ -5,9 +5,10 @@ import type * as pulumi from "@pulumi/pulumi";
 
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
-import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, progress, userInputs } from "./common";
+import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, normalisedKnown, progress, userInputs } from "./common";
 import { waitForAgent } from "./agent";
 import { attachmentInputsSchema, attachmentShapeSchema } from "./attachment-schema";
+import { inPersonaTerms } from "./drift";
 
 export const ATTACHMENT_SECRETS = ["clientKeyPem"] as const;
 
@@ -66,12 +67,35 @@ async function applyThrough(
     return {
       ...userInputs(props),
       persona: i.persona,
+      // The desired persona as applied: `persona` itself becomes the kernel's view after a refresh with drift.
+      appliedPersona: i.persona,
       [VERSION_KEY]: PACKAGE_VERSION,
       live: managedView(i.persona, live.value),
       steps: r.steps.map((s) => `${s.field}: ${s.description}`),
       changedFields: changedFields(previous, i.persona),
       agentHostname: info.hostname,
     };
+  } finally {
+    conn.close();
+  }
+}
+
+/** The recorded state with the persona last applied: after a refresh with drift `persona` is the kernel's view,
+ *  which need not be a valid persona on its own. */
+function reference(props: Record<string, unknown>): Record<string, unknown> {
+  return props.appliedPersona ? { ...props, persona: props.appliedPersona } : props;
+}
+
+/** Puts the host back as it was before any persona (the agent's snapshot). */
+async function restore(props: Record<string, unknown>, name: string): Promise<void> {
+  const i = parse(reference(props));
+  const { conn } = await waitForAgent(i, name);
+  try {
+    const r = await conn.restoreSnapshot({ deadlineMs: 120_000 });
+    progress(
+      name,
+      r.restored ? "restored the host's pre-persona snapshot" : "no snapshot to restore: nothing was applied",
+    );
   } finally {
     conn.close();
   }
@@ -101,8 +125,17 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    // Another agent means another host: replace (delete restores the old host, create applies on the new one).
-    return fieldDiff(olds, news, Object.keys(attachmentInputsSchema.shape), ["endpoint"]);
+    // No input forces a replacement. Another endpoint is handled by update: the same host (an agent moved to
+    // another port or address) is re-applied; another host gets the persona and the old one its snapshot back.
+    // An endpoint or certificate unknown at preview (an Agent or StackCa that updates) is therefore an update
+    // at most, never a replacement `up` would not do.
+    const n = normalisedKnown(attachmentInputsSchema.shape, news, olds);
+    const { changes, replaces, deleteBeforeReplace } = fieldDiff(
+      olds,
+      n,
+      Object.keys(attachmentInputsSchema.shape),
+    );
+    return { changes, replaces, deleteBeforeReplace };
   },
 
   async create(inputs) {
@@ -111,44 +144,63 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async update(_id, olds, news) {
-    return { outs: await applyThrough(news, olds.persona as Persona) };
+    const outs = await applyThrough(news, olds.persona as Persona);
+    if (olds.endpoint !== news.endpoint && olds.agentHostname !== outs.agentHostname) {
+      // Another host (its agent reports another hostname): what a replacement would do, in the same order
+      // (apply on the new host first, then restore the old one), without losing the resource.
+      const name = `PersonaAttachment ${String(olds.endpoint)}`;
+      try {
+        await restore(olds, name);
+      } catch (err) {
+        progress(name, `could not restore the previous host: ${(err as Error).message.split("\n")[0]}`);
+      }
+    }
+    return { outs };
   },
 
   async read(id, props) {
-    const i = parse(props);
+    const i = parse(reference(props));
     const { personaFromWire } = await import("../proto/persona");
-    const { conn } = await waitForAgent(i, `PersonaAttachment ${i.endpoint}`, 15_000);
+    const name = `PersonaAttachment ${i.endpoint}`;
+    let reached: Awaited<ReturnType<typeof waitForAgent>>;
+    try {
+      reached = await waitForAgent(i, name, 10_000);
+    } catch (err) {
+      // Not gone, and nothing known about the kernel: keep the last state and say how to recover.
+      progress(
+        name,
+        `the agent does not answer (${(err as Error).message.split(".")[0]}): the state is kept as it was; ` +
+          "its Agent is recorded as not running, and `pulumi up` restarts it (then refresh again)",
+      );
+      return { id, props };
+    }
+    const { conn } = reached;
     try {
       const g = await conn.getPersona();
       const live = personaFromWire(g.live, "live");
       if (!live.ok) return { id, props };
-      const view = managedView(i.persona, live.value);
-      // What the kernel has becomes the recorded persona, so drift shows as a diff against the program.
-      const persona = validatePersona(Object.fromEntries(Object.entries(view).filter(([, v]) => v !== null)));
-      const now = persona.ok ? persona.value : i.persona;
+      // The kernel in the persona's own terms becomes the recorded persona, so drift shows as a diff against
+      // the program in exactly the fields changed by hand, and an untouched host shows none.
+      const now = inPersonaTerms(i.persona, live.value);
       const inputs = Object.fromEntries(
         INPUT_KEYS.filter((k) => props[k] !== undefined).map((k) => [k, props[k]]),
       );
-      return { id, props: { ...props, live: view, persona: now }, inputs: { ...inputs, persona: now } };
+      return {
+        id,
+        props: {
+          ...props,
+          live: managedView(i.persona, live.value),
+          persona: now,
+          appliedPersona: i.persona,
+        },
+        inputs: { ...inputs, persona: now },
+      };
     } finally {
       conn.close();
     }
   },
 
   async delete(_id, props) {
-    const i = parse(props);
-    const name = `PersonaAttachment ${i.endpoint}`;
-    const { conn } = await waitForAgent(i, name);
-    try {
-      const r = await conn.restoreSnapshot({ deadlineMs: 120_000 });
-      progress(
-        name,
-        r.restored
-          ? "restored the host's pre-persona snapshot"
-          : "no snapshot to restore: nothing was applied",
-      );
-    } finally {
-      conn.close();
-    }
+    await restore(props, `PersonaAttachment ${String(props.endpoint)}`);
   },
 };

@@ -14,19 +14,72 @@ export function userInputs(props: Record<string, unknown>): Record<string, unkno
   return Object.fromEntries(Object.entries(props).filter(([k]) => !META_KEYS.has(k)));
 }
 
-/** Compares the given keys of the old outputs and the new inputs; keys in `replaceKeys` force replacement. */
+/** The sentinel the engine sends for a value that is unknown during preview (also nested in objects/arrays). */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * True only when `a` and `b` differ in a part of `b` that is known: an unknown value (the preview sentinel,
+ * anywhere inside `b`) may turn out equal, so it never counts as a difference here. Absent and null are the same.
+ */
+export function knownDiffers(a: unknown, b: unknown): boolean {
+  if (b === UNKNOWN_VALUE) return false;
+  const x = a ?? null;
+  const y = b ?? null;
+  if (Array.isArray(x) && Array.isArray(y))
+    return x.length !== y.length || y.some((v, i) => knownDiffers(x[i], v));
+  if (isPlainObject(x) && isPlainObject(y))
+    return [...new Set([...Object.keys(x), ...Object.keys(y)])].some((k) => knownDiffers(x[k], y[k]));
+  return !isDeepStrictEqual(x, y);
+}
+
+/** Something with zod's `safeParse`: a field of an input schema. */
+interface FieldSchema {
+  safeParse(v: unknown): { success: boolean; data?: unknown };
+}
+
+/**
+ * `news` with every KNOWN value normalised by its field's schema (defaults filled in, also nested). When any
+ * input is unknown at preview, check hands back the inputs as the program gave them; a default the program
+ * left out must not then read as a change (e.g. `installDir` absent vs the recorded "/opt/netpersona").
+ */
+export function normalisedKnown(
+  shape: Record<string, FieldSchema>,
+  news: Record<string, unknown>,
+  olds: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = { ...news };
+  for (const [k, schema] of Object.entries(shape)) {
+    // Absent on both sides (state written before the field existed): nothing to compare.
+    if (news[k] === undefined && olds[k] === undefined) continue;
+    if (JSON.stringify(news[k] ?? null).includes(UNKNOWN_VALUE)) continue;
+    const r = schema.safeParse(news[k]);
+    if (r.success && r.data !== undefined) out[k] = r.data;
+  }
+  return out;
+}
+
+/**
+ * Compares the given keys of the old outputs and the new inputs. A key whose new value is unknown at preview
+ * counts as changed (an update: `up` compares again with the real value), but only a known difference in a
+ * key of `replaceKeys` plans a replacement, so a preview never promises a replacement that `up` would not do.
+ */
 export function fieldDiff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
   keys: readonly string[],
   replaceKeys: readonly string[] = [],
-): pulumi.dynamic.DiffResult {
+): pulumi.dynamic.DiffResult & { changed: string[] } {
   const changed = keys.filter((k) => !isDeepStrictEqual(olds[k] ?? null, news[k] ?? null));
-  const replaces = changed.filter((k) => replaceKeys.includes(k));
+  const replaces = changed.filter((k) => replaceKeys.includes(k) && knownDiffers(olds[k], news[k]));
   return {
     changes: changed.length > 0,
     replaces,
     deleteBeforeReplace: false,
+    changed,
   };
 }
 

@@ -5,6 +5,7 @@
 // and fails the resource with its history. The session lives on the destination agent: a lost connection
 // is followed again from the last event seen, and a re-run after a provider crash finds the same session.
 import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -12,7 +13,7 @@ import type { AgentConnection } from "../agent/client";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
-import { PACKAGE_VERSION, VERSION_KEY, progress, userInputs } from "./common";
+import { PACKAGE_VERSION, VERSION_KEY, knownDiffers, normalisedKnown, progress, userInputs } from "./common";
 import { waitForAgent } from "./agent";
 import { migrationInputsSchema, type MigrationInputs } from "./migration-schema";
 
@@ -138,10 +139,14 @@ async function follow(
     } catch (err) {
       failures++;
       if (failures > 30)
-        throw new Error(`lost the session stream ${failures} times: ${(err as Error).message}`, {
-          cause: err,
-        });
-      progress(name, `session stream lost (${(err as Error).message.split("\n")[0]}): following again`);
+        throw new Error(
+          `lost the session stream ${failures} times: ${(err as Error).message}. If the destination agent died, ` +
+            "`pulumi refresh && pulumi up` restarts it and follows the same session again",
+          { cause: err },
+        );
+      const why = (err as Error).message.split("\n")[0];
+      const hint = /ECONNREFUSED|UNAVAILABLE/.test(why) ? " (is the destination agent running?)" : "";
+      progress(name, `session stream lost (${why})${hint}: following again`);
       await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000)));
     }
   }
@@ -290,6 +295,13 @@ export function sessionPolicyOf(policy: import("../engine/policy").Policy, input
   };
 }
 
+/** An agent reference without its certificates: what says which agent, not how to authenticate to it. */
+function withoutCredentials(v: unknown, key: string): unknown {
+  if ((key !== "source" && key !== "destination") || !v || typeof v !== "object") return v;
+  const { caCertPem: _ca, clientCertPem: _cert, clientKeyPem: _key, ...rest } = v as Record<string, unknown>;
+  return rest;
+}
+
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = userInputs(news);
@@ -319,12 +331,23 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     return { inputs: { ...r.data, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
   },
 
-  async diff(_id, olds, news) {
-    // A migration is an action: any change of what or where is a new migration.
-    const keys = INPUT_KEYS.filter(
-      (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+  async diff(_id, olds, given) {
+    const news = normalisedKnown(migrationInputsSchema.shape, given, olds);
+    // A migration is an action: a change of what or where is a new migration (replace; the old one restores
+    // the destination first). New certificates to reach the same agents are not: an update records them.
+    // A value unknown at preview is an update at most; `up` compares again with the real value.
+    const keys = INPUT_KEYS.filter((k) => !isDeepStrictEqual(olds[k] ?? null, news[k] ?? null));
+    const replaces = keys.filter((k) =>
+      knownDiffers(withoutCredentials(olds[k], k), withoutCredentials(news[k], k)),
     );
-    return { changes: keys.length > 0, replaces: keys, deleteBeforeReplace: true };
+    return { changes: keys.length > 0, replaces, deleteBeforeReplace: true };
+  },
+
+  async update(_id, olds, news) {
+    // Reached only when no replace key really changed: the agents' certificates (a CA rotation or renewal).
+    // The session and its outputs stay; the new references are recorded for refresh and delete.
+    const inputs = Object.fromEntries(INPUT_KEYS.filter((k) => k in news).map((k) => [k, news[k]]));
+    return { outs: { ...olds, ...inputs, [VERSION_KEY]: PACKAGE_VERSION } };
   },
 
   async create(inputs) {
@@ -334,7 +357,19 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
 
   async read(id, props) {
     const i = parse(props);
-    const { conn } = await waitForAgent(i.destination, `Migration ${i.migrationName}`, 15_000);
+    const name = `Migration ${i.migrationName}`;
+    let reached: Awaited<ReturnType<typeof waitForAgent>>;
+    try {
+      reached = await waitForAgent(i.destination, name, 10_000);
+    } catch (err) {
+      progress(
+        name,
+        `the destination agent does not answer (${(err as Error).message.split(".")[0]}): the state is kept; ` +
+          "`pulumi refresh && pulumi up` restarts the agent, then refresh again",
+      );
+      return { id, props };
+    }
+    const { conn } = reached;
     try {
       const s = await conn.getSession(id).catch(() => undefined);
       if (!s) return {}; // the destination no longer knows the session: gone
