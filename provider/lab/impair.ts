@@ -26,10 +26,10 @@ export function renderNft(inv: LabInventory, list: LinkImpairment[]): string {
     const a = net(inv, l.from);
     const b = net(inv, l.to);
     if (l.lossPercent) {
-      forward.push(
-        `iifname "${a.bridge}" oifname "${b.bridge}" numgen random mod 100 < ${l.lossPercent} drop`,
-      );
-      input.push(`iifname "${a.bridge}" ip daddr ${b.cidr} numgen random mod 100 < ${l.lossPercent} drop`);
+      // numgen's `mod 100` yields 0-99, so `< 100` is out of nft's range: a total loss is a plain drop.
+      const share = l.lossPercent >= 100 ? "" : `numgen random mod 100 < ${l.lossPercent} `;
+      forward.push(`iifname "${a.bridge}" oifname "${b.bridge}" ${share}drop`);
+      input.push(`iifname "${a.bridge}" ip daddr ${b.cidr} ${share}drop`);
     }
     if (l.pmtuBlackhole) {
       output.push(`oifname "${a.bridge}" icmp type destination-unreachable icmp code frag-needed drop`);
