@@ -2,7 +2,7 @@
 // (dist/agent/netpersona-agent.js) started inside the host's namespace with certificates from a fresh stack CA,
 // exactly as the Agent resource starts it, minus SSH. Removed with the lab (lab down kills what runs inside).
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { connectAgent, type AgentConnection } from "../provider/agent/client";
@@ -10,7 +10,9 @@ import type { LabHost, LabInventory } from "../provider/lab";
 import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
 import { start } from "../provider/util/exec";
 
-export const AGENT_BUNDLE = path.join(__dirname, "..", "agent", "netpersona-agent.js");
+/** The agent the benchmarks start; NETPERSONA_BENCH_AGENT_BUNDLE points at another build (before/after runs). */
+export const AGENT_BUNDLE =
+  process.env.NETPERSONA_BENCH_AGENT_BUNDLE ?? path.join(__dirname, "..", "agent", "netpersona-agent.js");
 export const AGENT_PORT = 7443;
 
 export interface BenchAgent {
@@ -18,6 +20,10 @@ export interface BenchAgent {
   endpoint: string;
   pid: number;
   client: AgentConnection;
+  /** The agent's state directory (--state-dir). */
+  stateDir: string;
+  /** Everything the agent wrote to stdout and stderr (Node's warnings go to stderr). */
+  logText(): string;
   stop(): Promise<void>;
 }
 
@@ -67,7 +73,14 @@ export async function startBenchAgent(
     `/etc/netns/${host.netns}/resolv.conf`,
   );
   for (const name of Object.keys(files)) argv.push(`--${name}`, path.join(dir, `${name}.pem`));
-  const child = start(argv, { netns: host.netns, stdio: ["ignore", "pipe", "inherit"] });
+  const child = start(argv, { netns: host.netns, stdio: ["ignore", "pipe", "pipe"] });
+  const logPath = path.join(dir, "agent.log");
+  const logFile = createWriteStream(logPath);
+  child.stdout!.pipe(logFile);
+  child.stderr!.on("data", (d: Buffer) => {
+    logFile.write(d);
+    process.stderr.write(d);
+  });
   await listening(child, 30_000);
   const endpoint = `${host.address}:${AGENT_PORT}`;
   const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem }); // prettier-ignore
@@ -76,6 +89,8 @@ export async function startBenchAgent(
     endpoint,
     pid: child.pid!,
     client,
+    stateDir: path.join(dir, "state"),
+    logText: () => readFileSync(logPath, "utf8"),
     stop: async () => {
       client.close();
       if (child.exitCode !== null) return;

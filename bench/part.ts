@@ -8,4 +8,6 @@ export interface PartOptions {
   log: (line: string) => void;
   /** Results of the parts that ran before (the footprint part reads the fleet's provider memory). */
   earlier: Record<string, PartResult>;
+  /** Length of the soak (--soak-minutes); the smoke run's soak is about a minute whatever this says. */
+  soakMinutes?: number;
 }

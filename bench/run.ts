@@ -1,6 +1,8 @@
 // `make bench`: runs the benchmark parts in the lab and writes results.json and RESULTS.md.
 //   node dist/bench/run.js [--smoke] [--only part,...] [--repeat N] [--out DIR]
 // --smoke: every part with tiny sizes (N = 2 hosts, 1 repeat, short flows), written to a temp dir unless --out.
+// --soak: only the soak (20 minutes, --soak-minutes), written to bench/soak/ unless --out; the smoke run
+// includes a one-minute soak, a full run (no --soak) leaves it out.
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +16,7 @@ import { benchDisruption } from "./disruption";
 import { benchFleet } from "./fleet";
 import { benchFootprint } from "./footprint";
 import type { PartOptions } from "./part";
+import { benchSoak } from "./soak-part";
 import { renderMarkdown } from "./report";
 import { elapsedMs, type BenchResults, type PartResult } from "./stats";
 
@@ -23,7 +26,10 @@ const PARTS: Record<string, (o: PartOptions) => Promise<PartResult>> = {
   convergence: benchConvergence,
   fleet: benchFleet,
   footprint: benchFootprint,
+  soak: benchSoak,
 };
+/** Parts a full run (no --smoke, no --only) leaves out: they have their own option. */
+const OWN_OPTION = ["soak"];
 
 async function git(args: string[]): Promise<string> {
   const r = await run(["git", "-C", path.join(__dirname, "..", ".."), ...args], { check: false });
@@ -56,10 +62,28 @@ function repeat(v: string): number {
   return n;
 }
 
-export async function runBench(opts: { smoke: boolean; only?: string[]; repeat?: number; out?: string }) {
+export interface BenchOptions {
+  smoke: boolean;
+  only?: string[];
+  repeat?: number;
+  out?: string;
+  soak?: boolean;
+  soakMinutes?: number;
+}
+
+function minutes(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 4 || n > 24 * 60)
+    throw new InvalidArgumentError("give minutes from 4 to 1440");
+  return n;
+}
+
+export async function runBench(opts: BenchOptions) {
   const t0 = process.hrtime.bigint();
   const rep = opts.repeat ?? (opts.smoke ? 1 : 3);
-  const out = opts.out ?? (opts.smoke ? mkdtempSync(path.join(os.tmpdir(), "np-bench-")) : path.join(__dirname, "..", "..", "bench")); // prettier-ignore
+  const only = opts.soak ? ["soak"] : opts.only;
+  const bench = path.join(__dirname, "..", "..", "bench");
+  const out = opts.out ?? (opts.smoke ? mkdtempSync(path.join(os.tmpdir(), "np-bench-")) : opts.soak ? path.join(bench, "soak") : bench); // prettier-ignore
   mkdirSync(out, { recursive: true });
   const results: BenchResults = {
     schema: 1,
@@ -73,7 +97,8 @@ export async function runBench(opts: { smoke: boolean; only?: string[]; repeat?:
     parts: {},
   };
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  for (const name of Object.keys(PARTS).filter((n) => !opts.only || opts.only.includes(n))) {
+  const wanted = (n: string) => (only ? only.includes(n) : opts.smoke || !OWN_OPTION.includes(n));
+  for (const name of Object.keys(PARTS).filter(wanted)) {
     const p0 = process.hrtime.bigint();
     log(`${name}: start`);
     // A failed part is recorded (its error in the notes, no figures) and the others still run.
@@ -82,6 +107,7 @@ export async function runBench(opts: { smoke: boolean; only?: string[]; repeat?:
       repeat: rep,
       log,
       earlier: results.parts,
+      soakMinutes: opts.soakMinutes,
     }).catch((e: Error): PartResult => {
       log(`${name}: FAILED: ${e.stack ?? e.message}`);
       return { title: `${name} (failed)`, settings: {}, figures: [], notes: [`This part failed: ${e.message}`], runs: [] }; // prettier-ignore
@@ -100,7 +126,12 @@ if (require.main === module) {
     .option("--smoke", "tiny sizes, written to a temp dir", false)
     .option("--only <parts>", `comma-separated subset of ${Object.keys(PARTS).join(",")}`, parts)
     .option("--repeat <n>", "repeats of every measurement (default 3; smoke 1)", repeat)
-    .option("--out <dir>", "where results.json and RESULTS.md go (default bench/; smoke: a temp dir)")
+    .option(
+      "--out <dir>",
+      "where results.json and RESULTS.md go (default bench/; smoke: a temp dir; soak: bench/soak/)",
+    ) // prettier-ignore
+    .option("--soak", "only the soak: two agents, 10 Hz probing, a session every 3 minutes", false)
+    .option("--soak-minutes <n>", "length of the --soak run (default 20)", minutes)
     .parse();
   runBench(cmd.opts()).then(
     ({ dir }) => {

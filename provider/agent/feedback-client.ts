@@ -11,6 +11,7 @@ import type { Policy } from "../engine";
 import type { MetricsSample__Output } from "../proto/gen/netpersona/agent/v1/MetricsSample";
 import type { StreamMetricsRequest } from "../proto/gen/netpersona/agent/v1/StreamMetricsRequest";
 import type { FeedbackReport, SessionContext } from "./sessions";
+import { trackSignal } from "./runtime";
 
 /** What the runner needs of a connection to another agent (AgentConnection has it). */
 export interface PeerAgent {
@@ -110,7 +111,8 @@ export class FeedbackLink {
   }
 
   start(): void {
-    void this.loop();
+    const untrack = trackSignal(this.stopped.signal);
+    void this.loop().finally(untrack);
   }
 
   /** Resolves at the first report, or after `maxMs`. */

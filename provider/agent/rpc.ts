@@ -4,6 +4,7 @@ import type * as grpc from "@grpc/grpc-js";
 
 import { toAgentError, toServiceError, type AgentError } from "./errors";
 import type { StreamSlots } from "./limits";
+import { trackSignal } from "./runtime";
 
 export type Log = (line: string) => void;
 
@@ -65,9 +66,11 @@ export function serverStream<Req, Res>(
     const run = async () => {
       const client = call.getAuthContext().sslPeerCertificate?.fingerprint256 ?? "-";
       const release = slots?.take(client, method);
+      const untrack = trackSignal(ac.signal);
       try {
         await fn(call.request, call, ac.signal);
       } finally {
+        untrack();
         release?.();
       }
     };

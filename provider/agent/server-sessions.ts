@@ -133,6 +133,10 @@ export function sessionHandlers(deps: {
           queue.push(e);
           wake?.();
         });
+        // One listener for the whole call: a listener per wait would pile up on the call's signal (one per
+        // event, MaxListenersExceededWarning at 11) until the call ends.
+        const onAbort = () => wake?.();
+        signal.addEventListener("abort", onAbort, { once: true });
         try {
           for (;;) {
             const history = sessions.get(id).events.filter((e) => e.seq >= next);
@@ -142,13 +146,11 @@ export function sessionHandlers(deps: {
               next = e.seq + 1;
             }
             if (sessions.isFinal(id) || signal.aborted) return;
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-              signal.addEventListener("abort", () => resolve(), { once: true });
-            });
+            await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
           }
         } finally {
+          signal.removeEventListener("abort", onAbort);
           stopFollowing();
         }
       },

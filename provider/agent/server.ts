@@ -17,6 +17,7 @@ import { serverOptions } from "./limits";
 import { callerOf, type SafeApplyConfig } from "./persona-probes";
 import { PersonaService } from "./personas";
 import { unary, type Log } from "./rpc";
+import { abortListeners, dirBytes, openFds } from "./runtime";
 import { sessionHandlers, type DiscoverySource, type MetricsSource } from "./server-sessions";
 import { SessionStore, type SessionRunner } from "./sessions";
 import type { StateStore } from "./state";
@@ -59,7 +60,29 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
   const startedUnixMs = Date.now();
   const personas = new PersonaService(opts.host, opts.store, log, opts.safeApply);
   const sessions = new SessionStore(opts.store);
+  sessions.forget = async (id) => {
+    await opts.sessionRunner?.forget?.(id);
+  };
   await personas.resume();
+
+  const runtime = async () => {
+    const mem = process.memoryUsage();
+    const abort = abortListeners();
+    const kept = sessions.kept();
+    return {
+      rss_bytes: mem.rss,
+      heap_used_bytes: mem.heapUsed,
+      heap_total_bytes: mem.heapTotal,
+      open_fds: await openFds(),
+      abort_listeners: abort.listeners,
+      open_signals: abort.signals,
+      session_watchers: sessions.watcherCount(),
+      sessions_running: sessions.runningCount(),
+      sessions_kept: kept.sessions,
+      session_events_kept: kept.events,
+      state_dir_bytes: await dirBytes(opts.store.dir),
+    };
+  };
 
   const handlers: AgentHandlers = {
     GetInfo: unary(log, "GetInfo", async () => {
@@ -79,6 +102,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
         started_unix_ms: startedUnixMs,
         has_snapshot: st.preSnapshot !== undefined,
         pending_apply_id: personas.pendingId() ?? "",
+        runtime: await runtime(),
       };
     }),
     GetPersona: unary(log, "GetPersona", async () => {

@@ -3,6 +3,7 @@
 // source's feedback, decide, put the blend plan on the host, persist the engine state and record every event.
 // Converged: the final persona stays. Rolled back, gave up, failed or aborted with rollback: the snapshot of
 // the session's start is restored. A restarted agent resumes from the persisted state.
+import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import {
@@ -20,7 +21,7 @@ import type { HostSnapshot } from "./host/api";
 import type { NetpersonaHostController } from "./host/controller";
 import { DEFAULT_ECHO_PORT } from "./metrics/echo";
 import { applyPlan } from "./session-apply";
-import { loadRunnerState, saveRunnerState } from "./session-persist";
+import { loadRunnerState, runnerStatePath, saveRunnerState } from "./session-persist";
 import { PathProbes, probeSpacingMs } from "./session-probes";
 import { enginePolicy } from "./session-wire";
 import {
@@ -231,5 +232,6 @@ export function createSessionRunner(o: SessionRunnerOptions): SessionRunner {
         );
       await o.host.restore(st.snapshot);
     },
+    forget: (sessionId) => rm(runnerStatePath(o.stateDir, sessionId), { force: true }),
   };
 }

@@ -118,7 +118,7 @@ export function sessionToWire(s: SessionRecord): Session {
     started_unix_ms: s.startedUnixMs,
     updated_unix_ms: s.updatedUnixMs,
     reason: s.reason,
-    event_count: s.events.length,
+    event_count: s.eventCount ?? s.events.length,
   };
 }
 

@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import type { WireSessionPolicy } from "../engine/wire";
 import type { Persona } from "../persona/schema";
 import { failedPrecondition, invalidArgument, notFound } from "./errors";
+import { trackSignal } from "./runtime";
 import type { StateStore } from "./state";
 
 export type SessionStateName =
@@ -72,8 +73,19 @@ export interface SessionRecord {
   startedUnixMs: number;
   updatedUnixMs: number;
   reason: string;
+  /** The latest events (at most EVENTS_KEPT while running, FINAL_EVENTS_KEPT once final), oldest first. */
   events: SessionEventRecord[];
+  /** Events recorded in all (the seq of the latest); absent in records written before events were trimmed. */
+  eventCount?: number;
 }
+
+/** Events kept per running session: a watcher that falls further behind resumes from the oldest kept. */
+export const EVENTS_KEPT = 500;
+/** Events kept once the session is final (its outcome and the decisions that led to it). */
+export const FINAL_EVENTS_KEPT = 50;
+/** Final sessions kept whose host change no one can undo any more (rolled back, aborted, failed); older
+ *  ones are dropped with their runner state. Converged sessions stay: deleting their Migration undoes them. */
+export const FINAL_UNDONE_KEPT = 20;
 
 /** What a runner reports; the store stamps session id, sequence number and time. */
 export type SessionUpdate = Omit<SessionEventRecord, "sessionId" | "seq" | "timeUnixMs"> & {
@@ -107,6 +119,8 @@ export interface SessionRunner {
   run(ctx: SessionContext): Promise<void>;
   /** Puts the host back as it was when the (converged) session started. */
   undo?(sessionId: string): Promise<void>;
+  /** Removes what the runner persisted for a session dropped from the state. */
+  forget?(sessionId: string): Promise<void>;
 }
 
 /** The reason of a session's abort signal when AbortSession was called. */
@@ -130,6 +144,8 @@ export class SessionStore {
   private readonly feedback = new Map<string, FeedbackReport>();
   private readonly aborts = new Map<string, AbortController>();
   private readonly running = new Map<string, Promise<void>>();
+  /** Sessions dropped from the state whose runner state file is still to be removed. */
+  private readonly dropped: string[] = [];
 
   constructor(private readonly store: StateStore) {
     this.events.setMaxListeners(0);
@@ -162,6 +178,7 @@ export class SessionStore {
   launch(id: string, runner: SessionRunner, log: (line: string) => void): void {
     const controller = new AbortController();
     this.aborts.set(id, controller);
+    const untrack = trackSignal(controller.signal);
     const ctx: SessionContext = {
       session: this.get(id),
       signal: controller.signal,
@@ -179,8 +196,10 @@ export class SessionStore {
         }
       })
       .finally(() => {
+        untrack();
         this.aborts.delete(id);
         this.running.delete(id);
+        this.feedback.delete(id);
       });
     this.running.set(id, done);
   }
@@ -209,8 +228,13 @@ export class SessionStore {
     await this.store.update((d) => {
       const s = d.sessions[id];
       const now = Date.now();
-      event = { ...fields, sessionId: id, seq: s.events.length + 1, timeUnixMs: now };
+      const seq = (s.eventCount ?? s.events.length) + 1;
+      event = { ...fields, sessionId: id, seq, timeUnixMs: now };
       s.events.push(event);
+      s.eventCount = seq;
+      // Bounded: the state is rewritten on every event, so it must not grow with the session's length.
+      const keep = FINAL.has(update.state) ? FINAL_EVENTS_KEPT : EVENTS_KEPT;
+      if (s.events.length > keep) s.events.splice(0, s.events.length - keep);
       Object.assign(s, {
         state: update.state,
         weight: update.weight,
@@ -220,8 +244,24 @@ export class SessionStore {
       if (update.reason) s.reason = update.reason;
       if (shadowPersona) s.shadowPersona = shadowPersona;
       if (blendedPersona) s.blendedPersona = blendedPersona;
+      if (FINAL.has(update.state)) dropOldFinal(d.sessions, this.dropped);
     });
     this.events.emit(id, event);
+    for (const old of this.dropped.splice(0)) await this.forget?.(old);
+  }
+
+  /** Called for a session dropped from the state (the runner removes its persisted progress). */
+  forget: ((id: string) => Promise<void>) | undefined;
+
+  /** Open watchers (WatchSession calls following a session). */
+  watcherCount(): number {
+    return this.events.eventNames().reduce((n, name) => n + this.events.listenerCount(name), 0);
+  }
+
+  /** Session records kept and events kept over all of them. */
+  kept(): { sessions: number; events: number } {
+    const all = Object.values(this.store.get().sessions);
+    return { sessions: all.length, events: all.reduce((n, s) => n + s.events.length, 0) };
   }
 
   /** Ends the session as ABORTED and signals its runner; `signal.reason` is a SessionAbort carrying `rollback`
@@ -258,6 +298,17 @@ export class SessionStore {
   /** Stops every running session's runner (the agent is shutting down); the records stay as they are. */
   stopAll(): void {
     for (const c of this.aborts.values()) c.abort(new Error("agent stopping"));
+  }
+}
+
+/** Drops the oldest final sessions that nothing can undo beyond FINAL_UNDONE_KEPT; their ids go to `dropped`. */
+function dropOldFinal(sessions: Record<string, SessionRecord>, dropped: string[]): void {
+  const undone = Object.values(sessions)
+    .filter((s) => FINAL.has(s.state) && s.state !== "SESSION_STATE_CONVERGED")
+    .sort((a, b) => a.updatedUnixMs - b.updatedUnixMs);
+  for (const s of undone.slice(0, Math.max(0, undone.length - FINAL_UNDONE_KEPT))) {
+    delete sessions[s.id];
+    dropped.push(s.id);
   }
 }
 

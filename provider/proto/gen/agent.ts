@@ -4,6 +4,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AbortSessionRequest as _netpersona_agent_v1_AbortSessionRequest, AbortSessionRequest__Output as _netpersona_agent_v1_AbortSessionRequest__Output } from './netpersona/agent/v1/AbortSessionRequest';
 import type { AgentClient as _netpersona_agent_v1_AgentClient, AgentDefinition as _netpersona_agent_v1_AgentDefinition } from './netpersona/agent/v1/Agent';
+import type { AgentRuntime as _netpersona_agent_v1_AgentRuntime, AgentRuntime__Output as _netpersona_agent_v1_AgentRuntime__Output } from './netpersona/agent/v1/AgentRuntime';
 import type { ApplyPersonaRequest as _netpersona_agent_v1_ApplyPersonaRequest, ApplyPersonaRequest__Output as _netpersona_agent_v1_ApplyPersonaRequest__Output } from './netpersona/agent/v1/ApplyPersonaRequest';
 import type { ApplyPersonaResponse as _netpersona_agent_v1_ApplyPersonaResponse, ApplyPersonaResponse__Output as _netpersona_agent_v1_ApplyPersonaResponse__Output } from './netpersona/agent/v1/ApplyPersonaResponse';
 import type { ClassSummary as _netpersona_agent_v1_ClassSummary, ClassSummary__Output as _netpersona_agent_v1_ClassSummary__Output } from './netpersona/agent/v1/ClassSummary';
@@ -62,6 +63,7 @@ export interface ProtoGrpcType {
       v1: {
         AbortSessionRequest: MessageTypeDefinition<_netpersona_agent_v1_AbortSessionRequest, _netpersona_agent_v1_AbortSessionRequest__Output>
         Agent: SubtypeConstructor<typeof grpc.Client, _netpersona_agent_v1_AgentClient> & { service: _netpersona_agent_v1_AgentDefinition }
+        AgentRuntime: MessageTypeDefinition<_netpersona_agent_v1_AgentRuntime, _netpersona_agent_v1_AgentRuntime__Output>
         ApplyPersonaRequest: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaRequest, _netpersona_agent_v1_ApplyPersonaRequest__Output>
         ApplyPersonaResponse: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaResponse, _netpersona_agent_v1_ApplyPersonaResponse__Output>
         ClassSummary: MessageTypeDefinition<_netpersona_agent_v1_ClassSummary, _netpersona_agent_v1_ClassSummary__Output>

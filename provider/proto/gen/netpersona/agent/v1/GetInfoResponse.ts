@@ -3,6 +3,7 @@
 
 import type { InterfaceInfo as _netpersona_agent_v1_InterfaceInfo, InterfaceInfo__Output as _netpersona_agent_v1_InterfaceInfo__Output } from '../../../netpersona/agent/v1/InterfaceInfo';
 import type { KernelCapabilities as _netpersona_agent_v1_KernelCapabilities, KernelCapabilities__Output as _netpersona_agent_v1_KernelCapabilities__Output } from '../../../netpersona/agent/v1/KernelCapabilities';
+import type { AgentRuntime as _netpersona_agent_v1_AgentRuntime, AgentRuntime__Output as _netpersona_agent_v1_AgentRuntime__Output } from '../../../netpersona/agent/v1/AgentRuntime';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetInfoResponse {
@@ -20,6 +21,10 @@ export interface GetInfoResponse {
    * Id of the apply awaiting confirmation, empty when none.
    */
   'pending_apply_id'?: (string);
+  /**
+   * The agent process's own resources now (leaks and unbounded growth show here first).
+   */
+  'runtime'?: (_netpersona_agent_v1_AgentRuntime | null);
 }
 
 export interface GetInfoResponse__Output {
@@ -37,4 +42,8 @@ export interface GetInfoResponse__Output {
    * Id of the apply awaiting confirmation, empty when none.
    */
   'pending_apply_id': (string);
+  /**
+   * The agent process's own resources now (leaks and unbounded growth show here first).
+   */
+  'runtime': (_netpersona_agent_v1_AgentRuntime__Output | null);
 }
