@@ -5,16 +5,18 @@ import { registerDiscover } from "./discover";
 import { registerDoctor } from "./doctor";
 import { registerLab } from "./lab";
 import { registerReport } from "./report";
+import { registerReview } from "./review";
 
 export function buildProgram(): Command {
   const program = new Command("netpersona")
-    .description("Network personas for Linux hosts: lab, environment check, discovery, reports")
+    .description("Network personas for Linux hosts: lab, environment check, discovery, reports, reviews")
     .version(require("../../../package.json").version)
     .showHelpAfterError();
   registerDoctor(program);
   registerLab(program);
   registerDiscover(program);
   registerReport(program);
+  registerReview(program);
   return program;
 }
 
