@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 
 import type { SshSession } from "../ssh/connection";
-import { MARKER, assertSafeDirs, removableDirs } from "./paths";
+import { MARKER, assertSafeListing, removableDirs } from "./paths";
+import { parsePreflight, preflightArgv, restartArgv } from "./remote";
 
 export const MIN_NODE_MAJOR = 20;
 /** Free space the install needs beside the bundle (logs, state). */
@@ -46,52 +47,37 @@ export function bundleFiles(): { agent: Buffer; supervisor: Buffer; hash: string
 }
 
 /** Checks node, the service manager, free space and that no user but root can change the agent's
- *  directories, before anything is written. */
+ *  directories, before anything is written: one remote command (remote.ts), judged here. */
 export async function preflight(
   ssh: SshSession,
   spec: Pick<InstallSpec, "nodePath" | "installDir" | "stateDir">,
   bytesNeeded: number,
   wanted: "auto" | "systemd" | "supervisor",
 ): Promise<{ nodeVersion: string; serviceManager: "systemd" | "supervisor" }> {
-  const node = await ssh.run([spec.nodePath, "--version"], { check: false });
-  const version = node.stdout.trim();
+  const dirs = [spec.installDir, spec.stateDir];
+  const r = await ssh.run(preflightArgv(spec.nodePath, spec.installDir, dirs));
+  const l = parsePreflight(r.stdout, dirs);
+  const version = l.nodeVersion;
   const major = Number(/^v(\d+)\./.exec(version)?.[1] ?? NaN);
-  if (node.code !== 0 || !(major >= MIN_NODE_MAJOR)) {
-    const found = node.code === 0 ? `found ${version}` : `'${spec.nodePath}' not found`;
+  if (l.nodeCode !== 0 || !(major >= MIN_NODE_MAJOR)) {
+    const found = l.nodeCode === 0 ? `found ${version}` : `'${spec.nodePath}' not found`;
     throw new Error(
       `node >= ${MIN_NODE_MAJOR} is required on ${ssh.target} (${found}): install Node.js ${MIN_NODE_MAJOR} or newer there (e.g. apt-get install nodejs), or set nodePath to its location`,
     );
   }
-  await assertSafeDirs(ssh, { installDir: spec.installDir, stateDir: spec.stateDir });
+  assertSafeListing(ssh.target, "installDir", spec.installDir, l.dirs[spec.installDir]);
+  assertSafeListing(ssh.target, "stateDir", spec.stateDir, l.dirs[spec.stateDir]);
   // The nearest existing ancestor of installDir tells the free space of the file system it will live on.
-  const parts = spec.installDir.split("/").filter(Boolean);
-  let probe = "/";
-  for (let i = parts.length; i > 0; i--) {
-    const dir = `/${parts.slice(0, i).join("/")}`;
-    if ((await ssh.run(["test", "-d", dir], { check: false })).code === 0) {
-      probe = dir;
-      break;
-    }
-  }
-  const df = await ssh.run(["df", "-Pk", probe]);
-  const freeKib = Number(df.stdout.trim().split("\n").at(-1)?.split(/\s+/)[3] ?? NaN);
   const needKib = Math.ceil(bytesNeeded / 1024) + SPARE_KIB;
-  if (!(freeKib >= needKib)) {
+  if (!(l.freeKib >= needKib)) {
     throw new Error(
-      `not enough disk space on ${ssh.target}: ${freeKib} KiB free in ${probe}, the agent needs ${needKib} KiB: free some space or set installDir to another file system`,
+      `not enough disk space on ${ssh.target}: ${l.freeKib} KiB free in ${l.probe}, the agent needs ${needKib} KiB: free some space or set installDir to another file system`,
     );
   }
-  let serviceManager: "systemd" | "supervisor" = wanted === "auto" ? "supervisor" : wanted;
-  if (wanted === "auto") {
-    // systemd only when it runs AND shares our network namespace (a lab host is a namespace of a machine
-    // whose systemd would start the agent in the wrong namespace).
-    const sd = await ssh.run(["test", "-d", "/run/systemd/system"], { check: false });
-    if (sd.code === 0) {
-      const ns = await ssh.run(["readlink", "/proc/1/ns/net", "/proc/self/ns/net"], { check: false });
-      const [pid1, self] = ns.stdout.trim().split("\n");
-      if (ns.code === 0 && pid1 === self) serviceManager = "systemd";
-    }
-  }
+  // systemd only when it runs AND shares our network namespace (a lab host is a namespace of a machine
+  // whose systemd would start the agent in the wrong namespace).
+  const serviceManager: "systemd" | "supervisor" =
+    wanted === "auto" ? (l.systemdHere ? "systemd" : "supervisor") : wanted;
   return { nodeVersion: version, serviceManager };
 }
 
@@ -152,41 +138,56 @@ function agentArgs(spec: InstallSpec): string[] {
   ];
 }
 
-/** Uploads bundles and certificates. Does not start anything. */
+/** Uploads bundles, certificates and (systemd) the unit in one SFTP session: directories, exclusive temporary
+ *  files, chmod and rename all over SFTP. Does not start anything; a running agent keeps its open files. */
 export async function upload(ssh: SshSession, spec: InstallSpec, tls: TlsFiles): Promise<void> {
   const b = bundleFiles();
-  await ssh.run(["mkdir", "-p", "--", spec.installDir, spec.stateDir]);
-  await ssh.run(["chmod", "0755", "--", spec.installDir]);
-  await ssh.run(["chmod", "0700", "--", spec.stateDir]);
   const marker = "made by the netpersona agent install: deleting the Agent removes this directory\n";
-  await ssh.writeFile(`${spec.installDir}/${MARKER}`, marker, "0644");
-  await ssh.writeFile(`${spec.stateDir}/${MARKER}`, marker, "0644");
-  await ssh.writeFile(`${spec.installDir}/netpersona-agent.js`, b.agent, "0644");
-  await ssh.writeFile(`${spec.installDir}/netpersona-supervisor.js`, b.supervisor, "0644");
-  await ssh.writeFile(`${spec.installDir}/ca.pem`, tls.caPem, "0644");
-  await ssh.writeFile(`${spec.installDir}/agent.pem`, tls.certPem, "0644");
-  await ssh.writeFile(`${spec.installDir}/agent-key.pem`, tls.keyPem, "0600");
+  const d = spec.installDir;
+  const files = [
+    { path: `${d}/${MARKER}`, content: marker, mode: "0644" },
+    { path: `${spec.stateDir}/${MARKER}`, content: marker, mode: "0644" },
+    { path: `${d}/netpersona-agent.js`, content: b.agent, mode: "0644" },
+    { path: `${d}/netpersona-supervisor.js`, content: b.supervisor, mode: "0644" },
+    { path: `${d}/ca.pem`, content: tls.caPem, mode: "0644" },
+    { path: `${d}/agent.pem`, content: tls.certPem, mode: "0644" },
+    { path: `${d}/agent-key.pem`, content: tls.keyPem, mode: "0600" },
+  ];
+  if (spec.serviceManager === "systemd") {
+    files.push({
+      path: `/etc/systemd/system/${spec.unitName}.service`,
+      content: unitFile(spec),
+      mode: "0644",
+    });
+  }
+  await ssh.writeFiles(files, [
+    { path: d, mode: "0755" },
+    { path: spec.stateDir, mode: "0700" },
+  ]);
 }
 
+/** (Re)starts the agent in one remote command: a previous agent of this install is stopped first (never two
+ *  agents). The unit file (systemd) came with the upload. */
 export async function startService(ssh: SshSession, spec: InstallSpec): Promise<void> {
   if (spec.serviceManager === "systemd") {
-    await ssh.writeFile(`/etc/systemd/system/${spec.unitName}.service`, unitFile(spec), "0644");
-    await ssh.run(["systemctl", "daemon-reload"]);
-    await ssh.run(["systemctl", "enable", "--now", `${spec.unitName}.service`]);
+    const unit = `${spec.unitName}.service`;
+    await ssh.run(["sh", "-c", 'systemctl daemon-reload && systemctl enable "$1" && systemctl restart "$1"', "netpersona-start", unit]); // prettier-ignore
     return;
   }
   const d = spec.installDir;
-  await ssh.run([
-    spec.nodePath,
-    `${d}/netpersona-supervisor.js`,
-    "--pid-file",
-    `${d}/supervisor.pid`,
-    "--log-file",
-    `${d}/agent.log`,
-    "--",
-    spec.nodePath,
-    ...agentArgs(spec),
-  ]);
+  await ssh.run(
+    restartArgv(`${d}/supervisor.pid`, [
+      spec.nodePath,
+      `${d}/netpersona-supervisor.js`,
+      "--pid-file",
+      `${d}/supervisor.pid`,
+      "--log-file",
+      `${d}/agent.log`,
+      "--",
+      spec.nodePath,
+      ...agentArgs(spec),
+    ]),
+  );
 }
 
 /** Stops the agent; the host's network state is left as it is. Idempotent. */

@@ -70,12 +70,12 @@ export function systemDirReason(path: string): string | undefined {
   return undefined;
 }
 
-function prefixes(path: string): string[] {
+export function prefixes(path: string): string[] {
   const parts = path.split("/").filter(Boolean);
   return ["/", ...parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)];
 }
 
-interface Stat {
+export interface Stat {
   path: string;
   uid: number;
   owner: string;
@@ -83,26 +83,30 @@ interface Stat {
   type: string;
 }
 
-async function statAll(ssh: SshSession, paths: string[]): Promise<Stat[]> {
-  // Missing components (created later by the install) make stat fail for them only: check: false.
-  const r = await ssh.run(["stat", "-c", "%u|%U|%a|%F|%n", "--", ...paths], { check: false });
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const [uid, owner, mode, type, ...name] = line.split("|");
-      return { path: name.join("|"), uid: Number(uid), owner, mode: parseInt(mode, 8), type };
-    });
+/** The stat format the checks read: `%u|%U|%a|%F|%n`. */
+export const STAT_FORMAT = "%u|%U|%a|%F|%n";
+
+/** Lines of `stat -c STAT_FORMAT` (missing components print nothing). */
+export function parseStats(lines: readonly string[]): Stat[] {
+  return lines.filter(Boolean).map((line) => {
+    const [uid, owner, mode, type, ...name] = line.split("|");
+    return { path: name.join("|"), uid: Number(uid), owner, mode: parseInt(mode, 8), type };
+  });
 }
 
-/** The first component of `path` (or of its resolved form, when a component is a symbolic link) that a
- *  user other than root could change, with what is wrong with it. */
-async function unsafeComponent(ssh: SshSession, path: string, depth = 0): Promise<string | undefined> {
+async function statAll(ssh: SshSession, paths: string[]): Promise<Stat[]> {
+  // Missing components (created later by the install) make stat fail for them only: check: false.
+  const r = await ssh.run(["stat", "-c", STAT_FORMAT, "--", ...paths], { check: false });
+  return parseStats(r.stdout.split("\n"));
+}
+
+/** What is wrong with the first component a user other than root could change, and whether one is a link. */
+export function judgeComponents(stats: readonly Stat[]): { bad?: string; hasLink: boolean } {
   let hasLink = false;
-  for (const s of await statAll(ssh, prefixes(path))) {
+  for (const s of stats) {
     const mode = (s.mode & 0o7777).toString(8).padStart(4, "0");
     const what = `${s.path} is owned by ${s.owner} (uid ${s.uid}) with mode ${mode}`;
-    if (s.uid !== 0) return `${what}: it is not owned by root`;
+    if (s.uid !== 0) return { bad: `${what}: it is not owned by root`, hasLink };
     if (s.type === "symbolic link") {
       hasLink = true;
       continue;
@@ -111,9 +115,17 @@ async function unsafeComponent(ssh: SshSession, path: string, depth = 0): Promis
       const who = [s.mode & 0o020 && "its group", s.mode & 0o002 && "every user"]
         .filter(Boolean)
         .join(" and ");
-      return `${what}: it is writable by ${who}`;
+      return { bad: `${what}: it is writable by ${who}`, hasLink };
     }
   }
+  return { hasLink };
+}
+
+/** The first component of `path` (or of its resolved form, when a component is a symbolic link) that a
+ *  user other than root could change, with what is wrong with it. */
+async function unsafeComponent(ssh: SshSession, path: string, depth = 0): Promise<string | undefined> {
+  const { bad, hasLink } = judgeComponents(await statAll(ssh, prefixes(path)));
+  if (bad) return bad;
   if (!hasLink || depth > 0) return undefined;
   const real = (await ssh.run(["readlink", "-m", "--", path])).stdout.trim();
   return real && real !== path ? unsafeComponent(ssh, real, depth + 1) : undefined;
@@ -123,13 +135,28 @@ async function unsafeComponent(ssh: SshSession, path: string, depth = 0): Promis
 export async function assertSafeDirs(ssh: SshSession, dirs: Record<string, string>): Promise<void> {
   for (const [field, path] of Object.entries(dirs)) {
     const bad = await unsafeComponent(ssh, path);
-    if (bad) {
-      const comp = bad.split(" ")[0];
-      throw new Error(
-        `${field} ${path} is not safe on ${ssh.target}: ${bad}, so a user other than root could replace the agent's files (run as root), read its key or plant its pid file. Fix it (chown root:root ${comp} && chmod go-w ${comp}) or set ${field} to a directory whose every component is owned by root and writable only by root, e.g. /opt/netpersona`,
-      );
-    }
+    if (bad) throw unsafeDirError(field, path, bad, ssh.target);
   }
+}
+
+/** The same check from a listing taken in one command: the stats of `path`'s components, its resolved form
+ *  (readlink -m) and the stats of that form's components. */
+export function assertSafeListing(
+  target: string,
+  field: string,
+  path: string,
+  l: { stats: Stat[]; real: string; realStats: Stat[] },
+): void {
+  const first = judgeComponents(l.stats);
+  const bad = first.bad ?? (first.hasLink && l.real && l.real !== path ? judgeComponents(l.realStats).bad : undefined); // prettier-ignore
+  if (bad) throw unsafeDirError(field, path, bad, target);
+}
+
+function unsafeDirError(field: string, path: string, bad: string, target: string): Error {
+  const comp = bad.split(" ")[0];
+  return new Error(
+    `${field} ${path} is not safe on ${target}: ${bad}, so a user other than root could replace the agent's files (run as root), read its key or plant its pid file. Fix it (chown root:root ${comp} && chmod go-w ${comp}) or set ${field} to a directory whose every component is owned by root and writable only by root, e.g. /opt/netpersona`,
+  );
 }
 
 /** Refuses to delete a directory that is not the agent's: a system directory, a symbolic link, or one without

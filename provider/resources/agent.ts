@@ -164,7 +164,7 @@ async function describeAgent(
 }
 
 async function install(i: AgentInputs, name: string, bundleHash: string): Promise<Record<string, unknown>> {
-  const { bundleFiles, preflight, upload, startService, stopService } = await import("../bootstrap/install");
+  const { bundleFiles, preflight, upload, startService } = await import("../bootstrap/install");
   const { issueAgentCert } = await import("../pki");
   const b = bundleFiles();
   if (bundleHash && b.hash !== bundleHash) {
@@ -181,13 +181,12 @@ async function install(i: AgentInputs, name: string, bundleHash: string): Promis
       { commonName: `netpersona-agent ${host}`, ...(isIP(host) ? { ips: [host] } : { dnsNames: [host] }) },
     );
     const spec = specOf(i, pre.serviceManager);
-    await stopService(ssh, spec); // an upgrade or a re-run: never two agents
     progress(
       name,
       `uploading the agent (${Math.round((b.agent.length + b.supervisor.length) / 1024)} KiB) to ${i.installDir}`,
     );
     await upload(ssh, spec, { caPem: i.caCertPem, certPem: cert.certPem, keyPem: cert.keyPem });
-    await startService(ssh, spec);
+    await startService(ssh, spec); // stops a previous agent of this install first: never two agents
     progress(name, `agent started; waiting for it to answer over mTLS at ${listenOf(i).endpoint}`);
     return describeAgent(i, name, {
       agentCertPem: cert.certPem,

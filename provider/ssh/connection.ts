@@ -194,7 +194,16 @@ async function dialOnce(
 }
 
 /** A live SSH session to a host (through its bastion when one is set). */
+/** A temporary name beside `path`: `.NAME.<16 random hex>.tmp`. */
+function tempNameFor(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${randomBytes(8).toString("hex")}.tmp`;
+}
+
 export class SshSession {
+  /** Remote commands run and SFTP sessions opened on this connection (each is at least one round trip). */
+  readonly counts = { commands: 0, sftpSessions: 0 };
+
   private constructor(
     private readonly ssh: NodeSSH,
     private readonly bastion: NodeSSH | undefined,
@@ -235,6 +244,7 @@ export class SshSession {
   async run(argv: readonly string[], opts: { stdin?: string; check?: boolean; secret?: boolean } = {}) {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    this.counts.commands++;
     const r = await this.ssh.execCommand(commandLine(argv), {
       stdin: opts.stdin,
       noTrim: true,
@@ -259,6 +269,7 @@ export class SshSession {
   /** Creates `path` exclusively (O_CREAT | O_EXCL over SFTP: it fails when anything, a symbolic link
    *  included, is already there, and never follows one) and writes `content` to it. */
   async createExclusive(path: string, content: string | Buffer, mode: string): Promise<void> {
+    this.counts.sftpSessions++;
     const sftp = await this.ssh.requestSFTP();
     try {
       await new Promise<void>((resolve, reject) => {
@@ -278,12 +289,67 @@ export class SshSession {
     }
   }
 
+  /** Creates `dirs` (like mkdir -p, then chmod to their modes) and writes every file atomically, all in ONE
+   *  SFTP session (one round trip's worth of setup instead of a command per step): each file goes to a
+   *  temporary name with a random suffix in its directory, created exclusively (O_EXCL: a planted file or
+   *  symbolic link fails it), is chmod-ed over SFTP and renamed over its path with OpenSSH's posix-rename
+   *  (replaces a symbolic link, never follows it). Temporary files are removed when anything fails. */
+  async writeFiles(
+    files: readonly { path: string; content: string | Buffer; mode: string }[],
+    dirs: readonly { path: string; mode: string }[] = [],
+  ): Promise<void> {
+    this.counts.sftpSessions++;
+    const sftp = await this.ssh.requestSFTP();
+    const call = <T = void>(what: string, fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+      new Promise<T>((resolve, reject) =>
+        fn((err, v) =>
+          err ? reject(new SshError(`on ${this.target}: ${what}: ${err.message}`)) : resolve(v as T),
+        ),
+      );
+    const there = (p: string) => call("stat", (cb) => sftp.stat(p, cb)).then(() => true, () => false); // prettier-ignore
+    const created: string[] = [];
+    try {
+      for (const d of dirs) {
+        const parts = d.path.split("/").filter(Boolean);
+        // Existing (a re-install): one request; else walk down from the root like mkdir -p.
+        for (let i = (await there(d.path)) ? parts.length + 1 : 1; i <= parts.length; i++) {
+          const p = `/${parts.slice(0, i).join("/")}`;
+          if (await there(p)) continue;
+          // Created meanwhile by someone else (SFTP says only "Failure"): fine when it is there now.
+          await call(`mkdir ${p}`, (cb) => sftp.mkdir(p, { mode: 0o755 }, cb)).catch(async (err: Error) => {
+            if (!(await there(p))) throw err;
+          });
+        }
+        await call(`chmod ${d.mode} ${d.path}`, (cb) => sftp.chmod(d.path, parseInt(d.mode, 8), cb));
+      }
+      await Promise.all(
+        files.map(async (f) => {
+          const tmp = tempNameFor(f.path);
+          await new Promise<void>((resolve, reject) => {
+            const ws = sftp.createWriteStream(tmp, { flags: "wx", mode: parseInt(f.mode, 8) });
+            ws.on("error", (err: Error) => reject(new SshError(`on ${this.target}: could not create ${tmp} exclusively (${err.message}): something is already there (a file or a symbolic link): remove it if it is stale`))); // prettier-ignore
+            ws.on("close", () => resolve());
+            ws.end(f.content);
+          });
+          created.push(tmp);
+          await call(`chmod ${f.mode} ${tmp}`, (cb) => sftp.chmod(tmp, parseInt(f.mode, 8), cb));
+          await call(`rename ${tmp} over ${f.path}`, (cb) => sftp.ext_openssh_rename(tmp, f.path, cb));
+          created.splice(created.indexOf(tmp), 1);
+        }),
+      );
+    } catch (err) {
+      for (const tmp of created) await call("unlink", (cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+      throw err;
+    } finally {
+      sftp.end();
+    }
+  }
+
   /** Writes `content` to `path` atomically with the given mode: a temporary file with a random name in the
    *  same directory, created exclusively, then renamed over `path` (rename replaces a symbolic link, never
    *  follows it). The temporary file is removed when anything fails. */
   async writeFile(path: string, content: string | Buffer, mode: string): Promise<void> {
-    const slash = path.lastIndexOf("/");
-    const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${randomBytes(8).toString("hex")}.tmp`;
+    const tmp = tempNameFor(path);
     let created = false;
     try {
       await this.createExclusive(tmp, content, mode);
