@@ -51,6 +51,8 @@ export interface PreviewStep {
   diffReasons?: string[];
   replaceReasons?: string[];
   detailedDiff?: Record<string, { kind: string; inputDiff?: boolean }>;
+  oldState?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+  newState?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
 }
 
 export interface PreviewJson {

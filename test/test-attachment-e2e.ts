@@ -3,7 +3,7 @@
 // applied and read back from the kernel, no change on a second preview, hand-made drift seen by refresh,
 // no plaintext secret in the state, destroy leaves each host exactly as it was.
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 import { run } from "../provider/util/exec";
 import { join } from "node:path";
@@ -36,18 +36,15 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
 
   it("previews the agents and attachments to create", async () => {
     const plan = await project.previewJson();
-    assert.deepEqual(
-      plan.steps.map((s) => `${s.op} ${s.urn.split("::").slice(2).join("::")}`).sort(),
-      [
-        "create pulumi-nodejs:dynamic/netpersona:Agent::h1",
-        "create pulumi-nodejs:dynamic/netpersona:Agent::h2",
-        "create pulumi-nodejs:dynamic/netpersona:Persona::web",
-        "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h1",
-        "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h2",
-        "create pulumi-nodejs:dynamic/netpersona:StackCa::ca",
-        "create pulumi:pulumi:Stack::persona-basic-dev",
-      ],
-    );
+    assert.deepEqual(plan.steps.map((s) => `${s.op} ${s.urn.split("::").slice(2).join("::")}`).sort(), [
+      "create pulumi-nodejs:dynamic/netpersona:Agent::h1",
+      "create pulumi-nodejs:dynamic/netpersona:Agent::h2",
+      "create pulumi-nodejs:dynamic/netpersona:Persona::web",
+      "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h1",
+      "create pulumi-nodejs:dynamic/netpersona:PersonaAttachment::h2",
+      "create pulumi-nodejs:dynamic/netpersona:StackCa::ca",
+      "create pulumi:pulumi:Stack::persona-basic-dev",
+    ]);
     const text = await project.preview();
     assert.match(
       text.stdout,
@@ -87,6 +84,76 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
     await project.previewNoChanges();
   });
 
+  it("a persona change previews each host's exact kernel plan, and `netpersona review` renders it", async () => {
+    await project.pulumi(["config", "set", "mtu", "1360"]);
+    const preview = await project.previewJson();
+    const gateways = await Promise.all(
+      inv.hosts.map(async (h) => /via (\S+)/.exec(await defaultRoute(h))![1]),
+    );
+    const line = (i: number, from: number, to: number) =>
+      `routes: change route default via ${gateways[i]} dev eth0: mtu lock ${from} → mtu lock ${to}`;
+    assert.deepEqual(
+      preview.steps
+        .filter((s) => s.op !== "same")
+        .map((s) => [s.op, s.urn.split("::").pop(), s.newState?.inputs?.plan])
+        .sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+      [
+        ["update", "h1", [line(0, 1400, 1360)]],
+        ["update", "h2", [line(1, 1400, 1360)]],
+        ["update", "web", undefined],
+      ],
+    );
+    writeFileSync(join(project.dir, "preview.json"), JSON.stringify(preview));
+    // As a reviewer's pipeline runs it: the command installed with the package.
+    const review = (await project.exec(["npx", "netpersona", "review", "preview.json"])).stdout;
+    const host = (i: number) => `h${i + 1} (${inv.hosts[i].address}:7443)`;
+    const section = (i: number) =>
+      [
+        `#### PersonaAttachment ${host(i)}: update`,
+        "",
+        "| field | before | after |",
+        "| --- | --- | --- |",
+        "| mtu | `1400` | `1360` |",
+        "",
+        "Kernel plan:",
+        "",
+        "```",
+        line(i, 1400, 1360),
+        "```",
+        "",
+      ].join("\n");
+    assert.equal(
+      review,
+      [
+        "## netpersona: planned network changes",
+        "",
+        "Resources: 3 to update.",
+        "",
+        "### Risks",
+        "",
+        ...[0, 1].map(
+          (i) =>
+            `- ${host(i)}: MTU lowered to 1360 (from 1400): larger packets on the covered routes are fragmented or refused; check the path MTU`,
+        ),
+        "",
+        "### Hosts",
+        "",
+        section(0),
+        section(1),
+        "### Personas",
+        "",
+        "#### Persona web: update",
+        "",
+        "| field | before | after |",
+        "| --- | --- | --- |",
+        "| mtu | `1400` | `1360` |",
+        "",
+      ].join("\n"),
+    );
+    await project.up();
+    await project.previewNoChanges();
+  });
+
   it("keeps every private key and password out of the state in plaintext", async () => {
     const exported = await project.exportState();
     assert.deepEqual(plaintextKeys(exported), []);
@@ -103,6 +170,14 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
     await run(["ip", "route", "change", "default", "via", via, "congctl", "bbr", "mtu", "lock", "1300"], {
       netns: h.netns,
     });
+    // Without a refresh, the next preview already carries the kernel plan that puts it back.
+    const drift = await project.previewJson();
+    assert.deepEqual(
+      drift.steps
+        .filter((s) => s.op !== "same")
+        .map((s) => [s.op, s.urn.split("::").pop(), s.newState?.inputs?.plan]),
+      [["update", "h1", [`routes: change route default via ${via} dev eth0: mtu lock 1300 → mtu lock 1360`]]],
+    );
     await project.refresh();
     const state = JSON.stringify(await project.exportState());
     assert.match(state, /"mtu":1300/);
@@ -112,7 +187,7 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
       ["update h1"],
     );
     await project.up();
-    assert.match(await defaultRoute(h), /mtu lock 1400/);
+    assert.match(await defaultRoute(h), /mtu lock 1360/);
     await project.previewNoChanges();
   });
 

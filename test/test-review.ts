@@ -135,6 +135,13 @@ describe("netpersona review", () => {
     const md = renderReview(doc);
     assert.match(md, /\| mtu \| `1500` \| `\(known after the upstream update\)` \|/);
     assert.match(md, /Kernel plan: not in this preview/);
+    const noted = structuredClone(doc);
+    noted.steps![0].newState!.inputs!.planNote =
+      "the agent at 10.0.2.10:7443 could not be asked (14 UNAVAILABLE: No connection established): no kernel plan yet";
+    assert.match(
+      renderReview(noted),
+      /Kernel plan: the agent at 10\.0\.2\.10:7443 could not be asked \(14 UNAVAILABLE: No connection established\): no kernel plan yet\.\n/,
+    );
     assert.match(
       renderReview({ steps: [], changeSummary: { same: 4 } }),
       /No resource changes\.\n\n### Risks\n\n- none found\n\n### Hosts\n\nNo host's network changes\.\n$/,

@@ -43,6 +43,8 @@ export interface HostReview {
   changes: FieldChange[];
   /** The agent's kernel plan; undefined when the preview carries none. */
   plan?: string[];
+  /** Why there is no kernel plan (the agent could not be asked). */
+  planNote?: string;
   risks: string[];
 }
 
@@ -136,7 +138,8 @@ function attachmentReview(step: PreviewStep): HostReview {
   const before = oldIn?.persona as Record<string, unknown> | undefined;
   const after = step.op === "delete" ? undefined : (newIn?.persona as Record<string, unknown> | undefined);
   const changes = personaChanges(before, after);
-  const planned = newIn?.plan ?? (step.op === "delete" ? undefined : oldIn?.plan);
+  const planned = step.op === "delete" ? undefined : newIn?.plan;
+  const note = step.op === "delete" ? undefined : newIn?.planNote;
   const risks = personaRisks(host, changes);
   if (step.op === "replace" || step.op === "create-replacement") {
     risks.unshift(
@@ -151,7 +154,8 @@ function attachmentReview(step: PreviewStep): HostReview {
     op: step.op,
     endpoint: endpoint && !isUnknown(endpoint) ? endpoint : undefined,
     changes,
-    plan: Array.isArray(planned) ? planned.map(String) : undefined,
+    plan: Array.isArray(planned) && !note ? planned.map(String) : undefined,
+    planNote: typeof note === "string" ? note : undefined,
     risks,
   };
 }
@@ -161,7 +165,8 @@ export function hostReviews(doc: PreviewDocument): HostReview[] {
   return (doc.steps ?? [])
     .filter((s) => ["PersonaAttachment", "Migration"].includes(kindOf(s.urn)))
     .filter((s) => s.op !== "same" || hasPlan(s))
-    .map(attachmentReview);
+    .map(attachmentReview)
+    .sort((a, b) => a.resource.localeCompare(b.resource));
 }
 
 function hasPlan(s: PreviewStep): boolean {
@@ -214,8 +219,12 @@ export function renderReview(doc: PreviewDocument): string {
     lines.push(`#### ${h.resource}${h.endpoint ? ` (${h.endpoint})` : ""}: ${h.op}`, "");
     const t = table(h.changes);
     if (t.length > 0) lines.push(...t, "");
-    if (h.plan === undefined) {
-      lines.push("Kernel plan: not in this preview (the agent's plan is computed once it is reachable).", "");
+    if (h.planNote) {
+      lines.push(`Kernel plan: ${h.planNote}.`, "");
+    } else if (h.op === "delete") {
+      lines.push("Kernel plan: the host's pre-persona snapshot is restored.", "");
+    } else if (h.plan === undefined) {
+      lines.push("Kernel plan: not in this preview (made by an agent of this package version or newer).", "");
     } else if (h.plan.length === 0) {
       lines.push("Kernel plan: the host already matches; nothing changes on it.", "");
     } else {

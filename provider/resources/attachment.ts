@@ -64,14 +64,18 @@ async function applyThrough(
     const live = personaFromWire(r.live, "live");
     if (!live.ok)
       throw new Error(`the agent returned an invalid live persona: ${JSON.stringify(live.failures)}`);
+    // planNote said why there was no plan at check time; after the apply there is nothing to say.
+    const { planNote: _note, ...given } = userInputs(props);
     return {
-      ...userInputs(props),
+      ...given,
       persona: i.persona,
       // The desired persona as applied: `persona` itself becomes the kernel's view after a refresh with drift.
       appliedPersona: i.persona,
       [VERSION_KEY]: PACKAGE_VERSION,
       live: managedView(i.persona, live.value),
       steps: r.steps.map((s) => `${s.field}: ${s.description}`),
+      // Just applied and verified: the kernel matches, nothing is left to plan.
+      plan: [],
       changedFields: changedFields(previous, i.persona),
       agentHostname: info.hostname,
     };
@@ -101,6 +105,50 @@ async function restore(props: Record<string, unknown>, name: string): Promise<vo
   }
 }
 
+/**
+ * The agent's dry run of the persona on its host (PlanPersona), one readable line per kernel change, asked
+ * at every `check`, so also during `pulumi preview`: `plan` is empty when the kernel already matches, and a
+ * change made by hand shows in the next preview without a refresh. When the agent cannot be asked (not
+ * installed yet, down, unreachable) `planNote` says so and `plan` stays empty: a preview never fails on it.
+ */
+export async function kernelPlan(i: {
+  endpoint: string;
+  caCertPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+  persona: Persona;
+}): Promise<{ plan: string[]; planNote?: string }> {
+  if ([i.endpoint, i.caCertPem, i.clientCertPem, i.clientKeyPem, i.persona].some(containsUnknown)) {
+    return {
+      plan: [],
+      planNote: "made once the agent and the persona are known (after the upstream update)",
+    };
+  }
+  const { connectAgent } = await import("../agent/client");
+  const { personaToWire } = await import("../proto/persona");
+  const conn = connectAgent({
+    endpoint: i.endpoint,
+    caPem: i.caCertPem,
+    certPem: i.clientCertPem,
+    keyPem: i.clientKeyPem,
+  });
+  try {
+    const steps = await conn.planPersona(personaToWire(i.persona), { deadlineMs: PLAN_DEADLINE_MS });
+    return { plan: steps.map((s) => `${s.field}: ${s.description}`) };
+  } catch (err) {
+    const why = (err as Error).message.split("\n")[0];
+    return {
+      plan: [],
+      planNote: `the agent at ${i.endpoint} could not be asked (${why}): no kernel plan yet`,
+    };
+  } finally {
+    conn.close();
+  }
+}
+
+/** How long `check` waits for the agent's plan before it says that it has none. */
+const PLAN_DEADLINE_MS = 5_000;
+
 export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = userInputs(news);
@@ -121,7 +169,14 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
     if (failures.length > 0) return { inputs: news, failures };
     // Only issues about values unknown at preview: nothing to normalise yet.
     if (!r.success) return { inputs: news };
-    return { inputs: { ...r.data, persona, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
+    const inputs = { ...r.data, persona: persona as Persona };
+    return {
+      inputs: {
+        ...inputs,
+        ...(await kernelPlan(inputs)),
+        [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION,
+      },
+    };
   },
 
   async diff(_id, olds, news) {
@@ -135,7 +190,9 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
       n,
       Object.keys(attachmentInputsSchema.shape),
     );
-    return { changes, replaces, deleteBeforeReplace };
+    // The kernel no longer matches the persona (a change by hand): the plan says what `up` puts back.
+    const drifted = Array.isArray(news.plan) && news.plan.length > 0;
+    return { changes: changes || drifted, replaces, deleteBeforeReplace };
   },
 
   async create(inputs) {

@@ -2,7 +2,7 @@
 // managed from outside), idempotently, verified by reading the kernel back.
 import { isIP } from "node:net";
 
-import { personaSchema, type Persona } from "../../persona/schema";
+import { QOS_CLASSES, personaSchema, type Persona } from "../../persona/schema";
 import { normalizePersona } from "../../persona/validate";
 import { checkIfname } from "../../util/names";
 import { VerifyError, type Action } from "./actions";
@@ -66,7 +66,8 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
   ): Promise<Action[]> {
     if (sameDns(st.dns, dns)) return [];
     if ((await dnsBackend()) === "file") {
-      return [fileAction("dns", `resolv.conf: ${dns.servers.join(", ")}`, resolvConfPath, () => writeResolvDns(resolvConfPath, dns))]; // prettier-ignore
+      const was = st.dns?.servers.length ? ` (was ${st.dns.servers.join(", ")})` : "";
+      return [fileAction("dns", `resolv.conf nameservers in order: ${dns.servers.join(", ")}${was}`, resolvConfPath, () => writeResolvDns(resolvConfPath, dns))]; // prettier-ignore
     }
     const link = egressDevices(p, st.routes)[0];
     if (!link) throw new Error("dns: no egress link to set systemd-resolved servers on");
@@ -97,7 +98,9 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
       netns,
     );
     if (!sameQos(st.nft, want)) {
-      const what = want ? `mark ${want.class} on ${want.share}% of flows` : "remove table inet netpersona";
+      const what = want
+        ? `mark ${want.share}% of flows DSCP ${QOS_CLASSES[want.class].name.toUpperCase()} (${want.class})${st.nft && st.nft !== "foreign" ? `, was ${QOS_CLASSES[st.nft.class].name.toUpperCase()} on ${st.nft.share}%` : ""}`
+        : "remove table inet netpersona";
       const script = renderNft(want);
       actions.push({
         step: { field: "qos", description: what, command: ["nft", "-f", "-", "<<", script] },

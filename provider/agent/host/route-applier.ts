@@ -96,12 +96,48 @@ export function routeActions(
   for (const d of desired) {
     const cur = byKey.get(routeKey(d));
     if (cur && routeSatisfies(cur, d)) continue;
-    actions.push(commandAction("routes", `${cur ? "change" : "add"} route ${d.dst}`, renderRoute(d), netns));
+    actions.push(commandAction("routes", describeRouteChange(cur, d), renderRoute(d), netns));
   }
   for (const r of drop) {
-    actions.push(commandAction("routes", `remove route ${r.dst}`, renderRoute(r, "del"), netns));
+    actions.push(commandAction("routes", `remove ${routeName(r)}`, renderRoute(r, "del"), netns));
   }
   return actions;
+}
+
+function routeName(r: Route): string {
+  return `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ""}${r.dev ? ` dev ${r.dev}` : ""}${r.metric !== undefined ? ` metric ${r.metric}` : ""}`;
+}
+
+/** One route metric as `ip route` writes it: "mtu lock 1400", "congctl bbr"; "" when unset. */
+function metricText(r: Route | undefined, kw: string): string {
+  const v = r?.metrics[kw];
+  return v === undefined ? "" : `${kw}${r!.locks.includes(kw) ? " lock" : ""} ${v}`;
+}
+
+/** What a route action changes, as a reviewer reads it: "change route default via 10.0.1.1: mtu lock 1400 →
+ *  mtu lock 1360, congctl cubic → congctl bbr", or "add route 10.9.0.0/16 via 10.0.1.1: congctl bbr". */
+export function describeRouteChange(cur: Route | undefined, d: Route): string {
+  const kws = [...new Set([...Object.keys(d.metrics), ...Object.keys(cur?.metrics ?? {})])].sort();
+  if (!cur) {
+    const attrs = kws.map((kw) => metricText(d, kw)).filter(Boolean);
+    return `add ${routeName(d)}${attrs.length > 0 ? `: ${attrs.join(", ")}` : ""}`;
+  }
+  const parts: string[] = [];
+  for (const [k, label] of [
+    ["gateway", "via"],
+    ["dev", "dev"],
+    ["metric", "metric"],
+  ] as const) {
+    if (d[k] !== undefined && cur[k] !== d[k]) parts.push(`${label} ${cur[k] ?? "(none)"} → ${d[k]}`);
+  }
+  for (const kw of kws) {
+    const [a, b] = [metricText(cur, kw), metricText(d, kw)];
+    if (a !== b) parts.push(`${a || `${kw} (unset)`} → ${b || `${kw} (unset)`}`);
+  }
+  const hops = (r: Route) =>
+    (r.nexthops ?? []).map((n) => `${n.gateway ?? n.dev} weight ${n.weight}`).join(" + ");
+  if (hops(cur) !== hops(d)) parts.push(`nexthops ${hops(cur) || "(none)"} → ${hops(d) || "(none)"}`);
+  return `change ${routeName(cur)}${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
 }
 
 /** Everything the persona changes in the routing table. */
