@@ -186,7 +186,13 @@ export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResul
       k++;
     }
     await sleep(Math.max(0, o.durationS - now()) * 1000);
-    // The last sample: every session over, nothing watching.
+    // The last sample: every session over, nothing watching (a watch just cancelled and a runner just
+    // finished let go of their signals a moment after the final event: up to 10 s).
+    for (let i = 0; i < 50; i++) {
+      const r = (await dst.client.getInfo()).runtime;
+      if (!r || (r.session_watchers === 0 && r.sessions_running === 0)) break;
+      await sleep(200);
+    }
     const t = now();
     samples.push(await sampleOf(src, "source", t, false), await sampleOf(dst, "destination", t, false));
     done = true;

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { slope, soak, SOAK_POLICY, type SoakResult } from "../bench/soak";
-import { EVENTS_KEPT, FINAL_EVENTS_KEPT, FINAL_UNDONE_KEPT, SessionStore, type SessionRecord } from "../provider/agent/sessions"; // prettier-ignore
+import { EVENTS_KEPT, FINAL_DETAILED, FINAL_EVENTS_KEPT, FINAL_UNDONE_KEPT, OLD_EVENTS_KEPT, SessionStore, type SessionRecord } from "../provider/agent/sessions"; // prettier-ignore
 import { StateStore } from "../provider/agent/state";
 import { personaSchema } from "../provider/persona/schema";
 import { createLab, destroyLab } from "./lab-fixture";
@@ -22,8 +22,8 @@ describe("agent soak: no listener leak, bounded session history", function () {
     before(async function () {
       const inv = await createLab({ name: LAB, hosts: 2, dns: false });
       // Each session has more than 11 events, so a listener added per event would cross Node's limit of 10.
-      const policy = { ...SOAK_POLICY, probeIntervalMs: 300, detectionWindowMs: 1200, schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: 1000 }, convergence: { quietIntervals: 2 }, dwell: { enterIntervals: 2, exitIntervals: 3, minChangeGapMs: 1200 } }; // prettier-ignore
-      r = await soak(inv, { durationS: 40, sessionEveryS: 16, sampleEveryS: 1, baselineS: 5, warmupS: 5, policy, log: () => undefined }); // prettier-ignore
+      const policy = { ...SOAK_POLICY, probeIntervalMs: 300, detectionWindowMs: 1200, schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: 2000 }, convergence: { quietIntervals: 2 }, dwell: { enterIntervals: 2, exitIntervals: 3, minChangeGapMs: 1200 } }; // prettier-ignore
+      r = await soak(inv, { durationS: 50, sessionEveryS: 22, sampleEveryS: 1, baselineS: 5, warmupS: 5, policy, log: () => undefined }); // prettier-ignore
     });
     after(async function () {
       await destroyLab(LAB);
@@ -100,6 +100,19 @@ describe("agent soak: no listener leak, bounded session history", function () {
       assert.deepEqual(forgotten, ["r0", "r1", "r2"]);
       assert.equal(sessions.kept().sessions, FINAL_UNDONE_KEPT + 1);
       assert.equal(sessions.get("kept-converged").state, "SESSION_STATE_CONVERGED");
+    });
+
+    it("keeps only the last OLD_EVENTS_KEPT events of final sessions older than the latest FINAL_DETAILED", async function () {
+      const sessions = new SessionStore(await StateStore.open(path.join(dir, "c")));
+      for (let i = 0; i <= FINAL_DETAILED; i++) {
+        await sessions.create(record(`c${i}`));
+        for (let k = 0; k < 20; k++) await sessions.record(`c${i}`, ev());
+        await sessions.record(`c${i}`, ev("SESSION_STATE_CONVERGED"));
+      }
+      assert.equal(sessions.get("c0").events.length, OLD_EVENTS_KEPT);
+      assert.equal(sessions.get("c0").events[OLD_EVENTS_KEPT - 1].seq, 21);
+      assert.equal(sessions.get("c0").eventCount, 21);
+      for (let i = 1; i <= FINAL_DETAILED; i++) assert.equal(sessions.get(`c${i}`).events.length, 21);
     });
 
     it("slope: least squares", function () {

@@ -83,6 +83,9 @@ export interface SessionRecord {
 export const EVENTS_KEPT = 500;
 /** Events kept once the session is final (its outcome and the decisions that led to it). */
 export const FINAL_EVENTS_KEPT = 50;
+/** Final sessions that keep FINAL_EVENTS_KEPT events; older final ones keep only their last OLD_EVENTS_KEPT. */
+export const FINAL_DETAILED = 5;
+export const OLD_EVENTS_KEPT = 5;
 /** Final sessions kept whose host change no one can undo any more (rolled back, aborted, failed); older
  *  ones are dropped with their runner state. Converged sessions stay: deleting their Migration undoes them. */
 export const FINAL_UNDONE_KEPT = 20;
@@ -301,8 +304,15 @@ export class SessionStore {
   }
 }
 
-/** Drops the oldest final sessions that nothing can undo beyond FINAL_UNDONE_KEPT; their ids go to `dropped`. */
+/** Keeps the history of old final sessions short, and drops the oldest final sessions that nothing can undo
+ *  beyond FINAL_UNDONE_KEPT; their ids go to `dropped`. */
 function dropOldFinal(sessions: Record<string, SessionRecord>, dropped: string[]): void {
+  const final = Object.values(sessions)
+    .filter((s) => FINAL.has(s.state))
+    .sort((a, b) => a.updatedUnixMs - b.updatedUnixMs);
+  for (const s of final.slice(0, Math.max(0, final.length - FINAL_DETAILED))) {
+    if (s.events.length > OLD_EVENTS_KEPT) s.events.splice(0, s.events.length - OLD_EVENTS_KEPT);
+  }
   const undone = Object.values(sessions)
     .filter((s) => FINAL.has(s.state) && s.state !== "SESSION_STATE_CONVERGED")
     .sort((a, b) => a.updatedUnixMs - b.updatedUnixMs);
