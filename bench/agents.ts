@@ -65,7 +65,9 @@ export async function startBenchAgent(
   const cert = await issueAgentCert(pki.ca, { commonName: host.name, ips: [host.address] });
   const files = { ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem };
   for (const [name, pem] of Object.entries(files)) writeFileSync(path.join(dir, `${name}.pem`), pem, { mode: 0o600 }); // prettier-ignore
-  const argv = [process.execPath, AGENT_BUNDLE, "--listen", `${host.address}:${AGENT_PORT}`];
+  // NETPERSONA_BENCH_AGENT_NODE_ARGS: node options for the agent (e.g. --max-semi-space-size=1), for experiments.
+  const nodeArgs = (process.env.NETPERSONA_BENCH_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const argv = [process.execPath, ...nodeArgs, AGENT_BUNDLE, "--listen", `${host.address}:${AGENT_PORT}`];
   argv.push(
     "--state-dir",
     path.join(dir, "state"),

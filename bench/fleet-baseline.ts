@@ -12,11 +12,11 @@ import { run } from "../provider/util/exec";
 import { AGENT_BUNDLE, AGENT_PORT, benchPki } from "./agents";
 import { elapsedMs } from "./stats";
 
-const START_SCRIPT = path.join(__dirname, "..", "..", "bench", "baseline-start.sh");
+export const START_SCRIPT = path.join(__dirname, "..", "..", "bench", "baseline-start.sh");
 /** ssh joins the remote command into one string for the remote shell: only plain words may go in it. */
 const WORD = /^[A-Za-z0-9_.:/=@+-]+$/;
 
-function sshBase(inv: LabInventory, h: LabHost, tool: "ssh" | "scp"): string[] {
+export function sshBase(inv: LabInventory, h: LabHost, tool: "ssh" | "scp"): string[] {
   const port = tool === "ssh" ? "-p" : "-P";
   return [tool, "-F", "/dev/null", "-i", h.privateKeyPath, port, String(h.sshPort), "-o", `UserKnownHostsFile=${inv.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]; // prettier-ignore
 }
@@ -26,7 +26,7 @@ async function ssh(inv: LabInventory, h: LabHost, remote: string[]): Promise<str
   return (await run([...sshBase(inv, h, "ssh"), `${h.user}@${h.address}`, "--", ...remote])).stdout;
 }
 
-async function waitAnswer(endpoint: string, pki: Awaited<ReturnType<typeof benchPki>>): Promise<void> {
+export async function waitAnswer(endpoint: string, pki: Awaited<ReturnType<typeof benchPki>>): Promise<void> {
   const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem, deadlineMs: 2000 }); // prettier-ignore
   try {
     for (let i = 0; ; i++) {

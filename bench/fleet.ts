@@ -59,7 +59,7 @@ function program(lab: string, migrations: boolean) {
   };
 }
 
-async function pulumiRun(n: number, mode: Mode, repeat: number, o: PartOptions): Promise<FleetRun> {
+export async function pulumiRun(n: number, mode: Mode, repeat: number, o: PartOptions): Promise<FleetRun> {
   const lab = `bf${mode === "pulumi-full" ? "m" : "a"}${n}`;
   return withLab(lab, n, async () => {
     const project = await PulumiProject.create({ name: `bench-${lab}`, program: program(lab, mode === "pulumi-full") }); // prettier-ignore
@@ -90,7 +90,7 @@ async function pulumiRun(n: number, mode: Mode, repeat: number, o: PartOptions):
   });
 }
 
-async function baselineRun(n: number, repeat: number, o: PartOptions): Promise<FleetRun> {
+export async function baselineRun(n: number, repeat: number, o: PartOptions): Promise<FleetRun> {
   return withLab(`bfb${n}`, n, async (inv) => {
     const wallS = (await baselineBootstrap(inv)) / 1000;
     o.log(`fleet ssh-baseline N=${n} #${repeat}: ${wallS.toFixed(1)} s (${(wallS / n).toFixed(2)} s/host)`);

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 import type { BenchResults, Figure } from "./stats";
 
-const ORDER = ["disruption", "convergence", "fleet", "footprint", "apply", "soak"];
+const ORDER = ["disruption", "convergence", "fleet", "footprint", "apply", "peers", "soak"];
 
 function num(v: number): string {
   if (!Number.isFinite(v)) return "n/a";

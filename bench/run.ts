@@ -16,6 +16,7 @@ import { benchDisruption } from "./disruption";
 import { benchFleet } from "./fleet";
 import { benchFootprint } from "./footprint";
 import type { PartOptions } from "./part";
+import { benchPeers } from "./peers-part";
 import { benchSoak } from "./soak-part";
 import { renderMarkdown } from "./report";
 import { elapsedMs, type BenchResults, type PartResult } from "./stats";
@@ -27,6 +28,7 @@ const PARTS: Record<string, (o: PartOptions) => Promise<PartResult>> = {
   fleet: benchFleet,
   footprint: benchFootprint,
   soak: benchSoak,
+  peers: benchPeers,
 };
 /** Parts a full run (no --smoke, no --only) leaves out: they have their own option. */
 const OWN_OPTION = ["soak"];

@@ -9,7 +9,7 @@ import path from "node:path";
 import type { BenchResults } from "../bench/stats";
 import { run } from "../provider/util/exec";
 
-const PARTS = ["apply", "disruption", "convergence", "fleet", "footprint", "soak"];
+const PARTS = ["apply", "disruption", "convergence", "fleet", "footprint", "soak", "peers"];
 
 describe("make bench, smoke run (tiny sizes)", function () {
   let dir: string;
@@ -19,7 +19,7 @@ describe("make bench, smoke run (tiny sizes)", function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "np-bench-smoke-"));
     const runJs = path.join(__dirname, "..", "bench", "run.js");
-    await run([process.execPath, runJs, "--smoke", "--out", dir], { timeoutMs: 500_000 });
+    await run([process.execPath, runJs, "--smoke", "--out", dir], { timeoutMs: 700_000 });
     results = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8")) as BenchResults;
     markdown = readFileSync(path.join(dir, "RESULTS.md"), "utf8");
   });
@@ -59,6 +59,7 @@ describe("make bench, smoke run (tiny sizes)", function () {
     for (const id of ["agent.idle.rss", "agent.idle.cpu", "agent.probe.cpu", "provider.peak"]) assert.ok(ids("footprint").includes(id), id); // prettier-ignore
     for (const id of ["apply.verify", "apply.floor"]) assert.ok(ids("apply").includes(id), id);
     for (const id of ["destination.rss.idle", "destination.rss.slope", "destination.heap.end", "destination.state.end", "destination.listeners.end", "destination.warnings", "sessions.converged"]) assert.ok(ids("soak").includes(id), id); // prettier-ignore
+    for (const id of ["pulumi.2", "ansible.2", "xargs.2", "script.2", "ratio.xargs.2", "ratio.ansible.2"]) assert.ok(ids("peers").includes(id), id); // prettier-ignore
     const full = results.parts.fleet.figures.find((f) => f.id === "full.2.converged")!;
     assert.deepEqual(full.values, [1]); // the one migration of N = 2 converged
   });

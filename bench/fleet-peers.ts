@@ -1,0 +1,108 @@
+// The fleet's peers (issue 14, item 2): the same agent bootstrap over N lab hosts by Ansible (ansible-core
+// pinned from PyPI, in a venv in the benchmark's cache, never in the product: bench/ansible/bootstrap.yml
+// with forks = N, pipelining, ControlPersist) and by `xargs -P N` running one ssh + scp script per host (the
+// naive parallel floor). Both copy the same files as the sequential script (fleet-baseline.ts) and end when
+// every agent answers over mTLS.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+import type { LabHost, LabInventory } from "../provider/lab";
+import { issueAgentCert } from "../provider/pki";
+import { run } from "../provider/util/exec";
+import { AGENT_BUNDLE, AGENT_PORT, benchPki } from "./agents";
+import { sshBase, START_SCRIPT, waitAnswer } from "./fleet-baseline";
+import { elapsedMs } from "./stats";
+
+export const ANSIBLE_CORE = "2.19.14";
+const PLAYBOOK = path.join(__dirname, "..", "..", "bench", "ansible", "bootstrap.yml");
+
+/** ansible-playbook from a venv under the benchmark's cache, installed from PyPI on first use. */
+export async function ansiblePlaybook(log: (line: string) => void): Promise<string> {
+  const cache = process.env.NETPERSONA_CACHE ?? path.join(os.homedir(), ".cache", "netpersona");
+  const venv = path.join(cache, `ansible-core-${ANSIBLE_CORE}`);
+  const bin = path.join(venv, "bin", "ansible-playbook");
+  if (existsSync(bin)) return bin;
+  log(`installing ansible-core ${ANSIBLE_CORE} from PyPI into ${venv}`);
+  await run(["python3", "-m", "venv", venv]);
+  await run([path.join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check", `ansible-core==${ANSIBLE_CORE}`], { timeoutMs: 600_000 }); // prettier-ignore
+  return bin;
+}
+
+interface Prepared {
+  h: LabHost;
+  dir: string;
+  certs: string;
+}
+
+/** Certificates for every host, written locally (issued inside the timed window, as the script does). */
+async function prepare(
+  inv: LabInventory,
+  tool: string,
+  pki: Awaited<ReturnType<typeof benchPki>>,
+): Promise<Prepared[]> {
+  return Promise.all(
+    inv.hosts.map(async (h) => {
+      const cert = await issueAgentCert(pki.ca, { commonName: h.name, ips: [h.address] });
+      const certs = path.join(inv.stateDir, `${tool}-certs`, h.name);
+      mkdirSync(certs, { recursive: true });
+      const files = { "ca.pem": pki.ca.certPem, "cert.pem": cert.certPem, "key.pem": cert.keyPem };
+      for (const [n, pem] of Object.entries(files)) writeFileSync(path.join(certs, n), pem, { mode: 0o600 });
+      return { h, dir: `${inv.stateDir}/${tool}/${h.name}`, certs };
+    }),
+  );
+}
+
+const agentArgv = (p: Prepared) => [process.execPath, `${p.dir}/netpersona-agent.js`, "--listen", `${p.h.address}:${AGENT_PORT}`, "--state-dir", `${p.dir}/state`, "--ca", `${p.dir}/ca.pem`, "--cert", `${p.dir}/cert.pem`, "--key", `${p.dir}/key.pem`, `--netns-resolv-conf=/etc/netns/${p.h.netns}/resolv.conf`]; // prettier-ignore
+
+const q = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+
+/** xargs -P N over one sh script per host (ssh node --version, ssh mkdir, scp, ssh start); ms until every
+ *  agent answers. */
+export async function xargsBootstrap(inv: LabInventory): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const pki = await benchPki();
+  const hosts = await prepare(inv, "xargs", pki);
+  const scripts = hosts.map((p) => {
+    const target = `${p.h.user}@${p.h.address}`;
+    const ssh = sshBase(inv, p.h, "ssh").map(q).join(" ");
+    const scp = sshBase(inv, p.h, "scp").map(q).join(" ");
+    const files = [
+      AGENT_BUNDLE,
+      START_SCRIPT,
+      ...["ca.pem", "cert.pem", "key.pem"].map((n) => path.join(p.certs, n)),
+    ];
+    const lines = [
+      "set -eu",
+      `${ssh} ${target} -- ${q(process.execPath)} --version >/dev/null`,
+      `${ssh} ${target} -- mkdir -p ${q(`${p.dir}/state`)}`,
+      `${scp} -q ${files.map(q).join(" ")} ${q(`${target}:${p.dir}/`)}`,
+      `${ssh} ${target} -- sh ${q(`${p.dir}/baseline-start.sh`)} ${q(`${p.dir}/agent.log`)} ${agentArgv(p).map(q).join(" ")}`, // prettier-ignore
+    ];
+    const f = path.join(p.certs, "bootstrap.sh");
+    writeFileSync(f, `${lines.join("\n")}\n`, { mode: 0o700 });
+    return f;
+  });
+  await run(["xargs", "-P", String(hosts.length), "-n", "1", "sh"], { input: `${scripts.join("\n")}\n`, timeoutMs: 600_000 }); // prettier-ignore
+  await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));
+  return elapsedMs(t0);
+}
+
+/** ansible-playbook with forks = N over the lab's hosts; ms until every agent answers. */
+export async function ansibleBootstrap(inv: LabInventory, ansibleBin: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const pki = await benchPki();
+  const hosts = await prepare(inv, "ansible", pki);
+  const work = path.join(inv.stateDir, "ansible");
+  mkdirSync(work, { recursive: true });
+  const inventory = ["[agents]", ...hosts.map((p) => `${p.h.name} ansible_host=${p.h.address} ansible_port=${p.h.sshPort} ansible_user=${p.h.user} ansible_ssh_private_key_file=${p.h.privateKeyPath} dir=${p.dir} certs=${p.certs} listen=${p.h.address} netns=${p.h.netns}`), "", "[agents:vars]", `node=${process.execPath}`, "ansible_python_interpreter=/usr/bin/python3", `bundle=${AGENT_BUNDLE}`, `start_script=${START_SCRIPT}`, ""]; // prettier-ignore
+  writeFileSync(path.join(work, "hosts.ini"), inventory.join("\n"));
+  const cfg = ["[defaults]", `forks = ${hosts.length}`, "host_key_checking = True", "stdout_callback = default", "retry_files_enabled = False", "", "[ssh_connection]", "pipelining = True", `ssh_args = -F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${inv.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`, `control_path_dir = ${work}/cp`, ""]; // prettier-ignore
+  writeFileSync(path.join(work, "ansible.cfg"), cfg.join("\n"));
+  await run([ansibleBin, "-i", path.join(work, "hosts.ini"), PLAYBOOK], {
+    env: { ...process.env, ANSIBLE_CONFIG: path.join(work, "ansible.cfg"), LC_ALL: "C.UTF-8", ANSIBLE_LOCAL_TEMP: `${work}/tmp` }, // prettier-ignore
+    timeoutMs: 900_000,
+  });
+  await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));
+  return elapsedMs(t0);
+}
