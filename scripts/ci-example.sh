@@ -5,7 +5,8 @@
 # package is installed from its packed tarball, as in a user's repository. `make ci-example` runs it.
 #
 # Usage: scripts/ci-example.sh [--keep]   (--keep leaves the stack, the lab and the folder for a look;
-#        then `scripts/ci-example.sh --down` removes them)
+#        then `scripts/ci-example.sh --down` removes them). A lab of that name that is already running is
+#        used and left running.
 # Environment: NETPERSONA_CI_LAB (lab name, default "ci"), NETPERSONA_CI_DIR (default /tmp/netpersona-ci),
 # NETPERSONA_TARBALL (default: the newest out/pulumi-netpersona-*.tgz, made by `make pack`).
 set -euo pipefail
@@ -25,7 +26,7 @@ down() {
   if [ -d "$work/project" ]; then
     (cd "$work/project" && pulumi destroy --yes --skip-preview --non-interactive --color never) || true
   fi
-  netpersona lab down --name "$lab" >/dev/null || true
+  if [ -f "$work/.made-lab" ]; then netpersona lab down --name "$lab" >/dev/null || true; fi
   rm -rf "$work"
 }
 if [ "${1:-}" = "--down" ]; then down; exit 0; fi
@@ -35,10 +36,15 @@ keep=false
 tarball="${NETPERSONA_TARBALL:-$(ls "$root"/out/pulumi-netpersona-*.tgz 2>/dev/null | tail -n1 || true)}"
 [ -n "$tarball" ] || { echo "ci-example: no out/pulumi-netpersona-*.tgz: run 'make pack' first" >&2; exit 1; }
 
-say "lab '$lab' with 2 hosts"
 rm -rf "$work"
 mkdir -p "$work/.backend" "$work/.pulumi-home"
-netpersona lab up --name "$lab" --hosts 2 >/dev/null
+if netpersona lab status --name "$lab" >/dev/null 2>&1; then
+  say "lab '$lab' is running: using it (and leaving it running)"
+else
+  say "lab '$lab' with 2 hosts"
+  netpersona lab up --name "$lab" --hosts 2 >/dev/null
+  touch "$work/.made-lab"
+fi
 $keep || trap down EXIT
 
 say "the repository: examples/ci, hosts.yaml written from the lab's inventory"
@@ -71,6 +77,9 @@ pulumi stack select "$PULUMI_STACK"
 pulumi config set --secret sshPrivateKey <"$key"
 pulumi preview --diff --non-interactive --color never | tee "$work/preview.txt"
 pulumi preview --json --non-interactive >"$work/preview.json"
+npx netpersona review "$work/preview.json" >"$work/review.md"
+say "pull request: the review posted on it ($work/review.md)"
+head -n 20 "$work/review.md"
 
 say "main: pulumi up"
 pulumi up --yes --non-interactive --color never | tee "$work/up.txt"

@@ -12,7 +12,7 @@ import { run } from "../provider/util/exec";
 import { CLI_ROOT, packedTarball } from "./cli-project";
 import { REPO } from "./e2e";
 import { defaultRoute } from "./host-state";
-import { createdLabs } from "./lab-fixture";
+import { createLab, destroyLab } from "./lab-fixture";
 
 describe("examples/ci through its pipeline's commands (make ci-example) against a lab", function () {
   const LAB = "cix";
@@ -28,10 +28,11 @@ describe("examples/ci through its pipeline's commands (make ci-example) against 
       NETPERSONA_TARBALL: await packedTarball(),
       PATH: `${cachedPulumiBin()}:${process.env.PATH ?? ""}`,
     };
-    createdLabs.add(LAB); // the root hook checks that it is gone at the end
+    await createLab({ name: LAB, hosts: 2 }); // the script uses a running lab of its name
   });
   after(async () => {
     await run(["bash", script, "--down"], { env, timeoutMs: 300_000, check: false });
+    await destroyLab(LAB);
   });
 
   it("previews, applies each host's persona, and plans no change afterwards", async () => {
@@ -50,6 +51,14 @@ describe("examples/ci through its pipeline's commands (make ci-example) against 
       "create pulumi-nodejs:dynamic/netpersona:StackCa::ca",
       "create pulumi:pulumi:Stack::netpersona-ci-prod",
     ]);
+    const review = readFileSync(join(work, "review.md"), "utf8");
+    assert.match(review, /^## netpersona: planned network changes\n\nResources: 8 to create\.\n/);
+    // Before the first up the agents and the CA do not exist yet: the review says so instead of inventing a plan.
+    assert.match(review, /#### PersonaAttachment h1 \(10\.\d+\.1\.10:7443\): create\n/);
+    assert.match(
+      review,
+      /\n\nKernel plan: not known yet: the agent, its certificates or the persona are created or updated in this run\.\n/,
+    );
     assert.match(readFileSync(join(work, "up.txt"), "utf8"), /\+ 8 created/);
     assert.match(readFileSync(join(work, "after.txt"), "utf8"), /8 unchanged/);
     const [h1, h2] = labInventory(LAB).hosts;

@@ -98,9 +98,9 @@ export function personaRisks(host: string, changes: readonly FieldChange[]): str
   const risks: string[] = [];
   const by = new Map(changes.map((c) => [c.field, c]));
   const mtu = by.get("mtu");
-  if (mtu && typeof mtu.after === "number" && (typeof mtu.before !== "number" || mtu.after < mtu.before)) {
+  if (mtu && typeof mtu.after === "number" && typeof mtu.before === "number" && mtu.after < mtu.before) {
     risks.push(
-      `${host}: MTU lowered to ${mtu.after}${typeof mtu.before === "number" ? ` (from ${mtu.before})` : ""}: larger packets on the covered routes are fragmented or refused; check the path MTU`,
+      `${host}: MTU lowered to ${mtu.after} (from ${mtu.before}): larger packets on the covered routes are fragmented or refused; check the path MTU`,
     );
   }
   for (const f of ["routes.preferredGateway", "routes.preferredDevice"]) {

@@ -121,7 +121,8 @@ export async function kernelPlan(i: {
   if ([i.endpoint, i.caCertPem, i.clientCertPem, i.clientKeyPem, i.persona].some(containsUnknown)) {
     return {
       plan: [],
-      planNote: "made once the agent and the persona are known (after the upstream update)",
+      planNote:
+        "not known yet: the agent, its certificates or the persona are created or updated in this run",
     };
   }
   const { connectAgent } = await import("../agent/client");
