@@ -79,7 +79,7 @@ export async function benchSoak(o: PartOptions & { soakMinutes?: number }): Prom
   ];
   return {
     title: "Soak: two agents probing at 10 Hz, a migration session every few minutes",
-    settings: { ...opts, policy: opts.policy, samplesPerAgent: r.samples.length / 2 },
+    settings: { ...opts, samplesPerAgent: r.samples.length / 2, agentBundle: process.env.NETPERSONA_BENCH_AGENT_BUNDLE ?? "dist/agent/netpersona-agent.js" }, // prettier-ignore
     figures,
     notes: [
       `A 2-host lab, real agents (dist/agent/netpersona-agent.js): StreamMetrics both ways (10 probes a second to the other agent) for ${opts.durationS} s; the destination runs a migration session (source persona mirrored, feedback from the source agent) every ${opts.sessionEveryS} s from ${opts.baselineS} s on, watched with WatchSession until its final event, as the Migration resource does.`, // prettier-ignore
