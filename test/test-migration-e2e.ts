@@ -37,9 +37,14 @@ describe("examples/migration: a live migration end to end against a lab", functi
   it("previews the agents, the source persona and the migration", async () => {
     const plan = await project.previewJson();
     assert.deepEqual(plan.changeSummary, { create: 7 }); // stack, CA, 2 agents, persona, attachment, migration
+    const migration = plan.steps.find((s) => s.urn.endsWith("Migration::app"));
+    assert.deepEqual(
+      [migration?.newState?.inputs?.plan, migration?.newState?.inputs?.planNote],
+      [[], "not known yet: the agents, their certificates or the persona are created or updated in this run"],
+    );
     assert.deepEqual(
       plan.steps
-        .filter((s) => s.urn.includes(":netpersona:"))
+        .filter((s) => s.urn.includes("dynamic/netpersona:"))
         .map((s) => `${s.op} ${s.urn.split("::")[2].split(":").pop()}`)
         .sort(),
       [

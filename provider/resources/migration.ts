@@ -302,8 +302,34 @@ function withoutCredentials(v: unknown, key: string): unknown {
   return rest;
 }
 
+const UNKNOWN_PLAN =
+  "not known yet: the agents, their certificates or the persona are created or updated in this run";
+
+/**
+ * For a migration about to start: the destination agent's dry run of the shadow persona (what it changes on
+ * the destination's kernel before any data moves), shown in the preview like a PersonaAttachment's plan.
+ * Not asked for a migration that already ran: its destination carries the tuned persona by design.
+ */
+async function shadowPlan(
+  olds: Record<string, unknown>,
+  i: MigrationInputs,
+): Promise<{ plan?: string[]; planNote?: string }> {
+  if (Object.keys(userInputs(olds)).length > 0) return {};
+  if ([i.destination, i.persona].some(containsUnknown)) return { plan: [], planNote: UNKNOWN_PLAN };
+  if (i.persona === undefined) {
+    return {
+      plan: [],
+      planNote: "the shadow persona mirrors the source's live persona, read when the migration starts",
+    };
+  }
+  const p = validatePersona(i.persona, ["persona"]);
+  if (!p.ok) return {};
+  const { kernelPlan } = await import("./attachment");
+  return kernelPlan({ ...i.destination, persona: p.value });
+}
+
 export const migrationProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
+  async check(olds, news) {
     const raw = userInputs(news);
     const r = parseWith(migrationInputsSchema, raw);
     // Given personas are validated on their own below, so that their messages name `persona.<field>`.
@@ -327,8 +353,17 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     }
     if (failures.length > 0) return { inputs: news, failures };
     // Only issues about values unknown at preview: nothing to normalise yet.
-    if (!r.success) return { inputs: news };
-    return { inputs: { ...r.data, [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION } };
+    if (!r.success) {
+      const isNew = Object.keys(userInputs(olds)).length === 0;
+      return { inputs: isNew ? { ...news, plan: [], planNote: UNKNOWN_PLAN } : news };
+    }
+    return {
+      inputs: {
+        ...r.data,
+        ...(await shadowPlan(olds, r.data)),
+        [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION,
+      },
+    };
   },
 
   async diff(_id, olds, given) {
