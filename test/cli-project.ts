@@ -2,9 +2,18 @@
 // `npm install <tarball>` into a folder outside the repository, and the real `pulumi` CLI (engine and
 // Node.js language host from `make pulumi`) run in that folder with a local file backend and a passphrase.
 // Nothing here resolves the package through the repository: the project sees only what the tarball holds.
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import { cachedPulumiBin } from "../provider/cli/doctor";
 import { run, type RunResult } from "../provider/util/exec";
@@ -33,6 +42,23 @@ export function packedTarball(): Promise<string> {
     return join(dest, file);
   })();
   return tarball;
+}
+
+/** The source of a new TypeScript project as `pulumi new typescript` makes it (the examples' package.json and
+ *  tsconfig.json), under CLI_ROOT/sources, with the given files; returns its folder. */
+export function scratchProject(name: string, files: Record<string, string>): string {
+  const dir = join(CLI_ROOT, "sources", name);
+  rmSync(dir, { recursive: true, force: true });
+  const base: Record<string, string> = {
+    "Pulumi.yaml": `name: ${name}\nruntime: nodejs\n`,
+    "package.json": readFileSync(join(REPO, "examples", "persona-basic", "package.json"), "utf8"),
+    "tsconfig.json": readFileSync(join(REPO, "examples", "persona-basic", "tsconfig.json"), "utf8"),
+  };
+  for (const [file, text] of Object.entries({ ...base, ...files })) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return dir;
 }
 
 export interface CliProjectOptions {

@@ -3,11 +3,8 @@
 // `--parallel` raised, 10 migrations on 10 destination hosts run their sessions together: every session
 // starts before the first one converges.
 import * as assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
-import { CLI_ROOT, CliProject } from "./cli-project";
-import { REPO } from "./e2e";
+import { CliProject, scratchProject } from "./cli-project";
 import { createLab, destroyLab } from "./lab-fixture";
 
 const PROGRAM = `import * as pulumi from "@pulumi/pulumi";
@@ -48,13 +45,7 @@ describe("10 migrations at once through the CLI with --parallel (lab par: 20 hos
 
   before(async () => {
     await createLab({ name: LAB, hosts: 20 });
-    const src = join(CLI_ROOT, "sources", "parallel");
-    mkdirSync(src, { recursive: true });
-    writeFileSync(join(src, "Pulumi.yaml"), "name: parallel\nruntime: nodejs\n");
-    writeFileSync(join(src, "index.ts"), PROGRAM);
-    for (const f of ["package.json", "tsconfig.json"]) {
-      writeFileSync(join(src, f), readFileSync(join(REPO, "examples", "persona-basic", f), "utf8"));
-    }
+    const src = scratchProject("parallel", { "index.ts": PROGRAM });
     project = await CliProject.create({ name: "parallel", from: src, config: { lab: { value: LAB } } });
   });
   after(async () => {

@@ -2,10 +2,10 @@
 // repository, the package installed from its packed tarball, the Quick start copied verbatim (TypeScript),
 // the persona-file example, and hostile variants whose errors must be ours, once, in plain text.
 import * as assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { CLI_ROOT, CliProject } from "./cli-project";
+import { CliProject, scratchProject } from "./cli-project";
 import { REPO } from "./e2e";
 
 /** The ```lang blocks of a markdown section (from its heading to the next heading of the same level). */
@@ -18,22 +18,6 @@ export function markdownBlocks(file: string, heading: string, lang: string): str
   const end = rest.search(new RegExp(`\\n${level} `));
   const section = end < 0 ? rest : rest.slice(0, end);
   return [...section.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]);
-}
-
-/** A new TypeScript project as `pulumi new typescript` makes it, with the given files. */
-function scratchProject(name: string, files: Record<string, string>): string {
-  const dir = join(CLI_ROOT, "sources", name);
-  mkdirSync(dir, { recursive: true });
-  const base: Record<string, string> = {
-    "Pulumi.yaml": `name: ${name}\nruntime: nodejs\n`,
-    "package.json": readFileSync(join(REPO, "examples", "persona-basic", "package.json"), "utf8"),
-    "tsconfig.json": readFileSync(join(REPO, "examples", "persona-basic", "tsconfig.json"), "utf8"),
-  };
-  for (const [file, text] of Object.entries({ ...base, ...files })) {
-    mkdirSync(join(dir, file, ".."), { recursive: true });
-    writeFileSync(join(dir, file), text);
-  }
-  return dir;
 }
 
 /** Lines the engine printed as errors, without the resource prefix. */

@@ -4,13 +4,12 @@
 // hand-made change reported as exactly that field, and a dead agent (kill -9 of the agent and its supervisor)
 // recorded as `running: false` and brought back by `pulumi up`.
 import * as assert from "node:assert/strict";
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 
 import { run } from "../provider/util/exec";
-import { CLI_ROOT, CliProject, type PreviewJson } from "./cli-project";
-import { REPO } from "./e2e";
+import { CliProject, scratchProject, type PreviewJson } from "./cli-project";
 import { defaultRoute } from "./host-state";
 import { createLab, destroyLab, type LabInventory } from "./lab-fixture";
 
@@ -35,19 +34,6 @@ const attachment = new PersonaAttachment("h1", { agent, persona });
 export const running = agent.running;
 export const live = attachment.live;
 `;
-
-function scratch(name: string): string {
-  const dir = join(CLI_ROOT, "sources", name);
-  mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {
-    "Pulumi.yaml": `name: ${name}\nruntime: nodejs\n`,
-    "package.json": readFileSync(join(REPO, "examples", "persona-basic", "package.json"), "utf8"),
-    "tsconfig.json": readFileSync(join(REPO, "examples", "persona-basic", "tsconfig.json"), "utf8"),
-    "index.ts": PROGRAM,
-  };
-  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-  return dir;
-}
 
 const short = (urn: string) => urn.split("::").slice(2).join("::").replace(T, "");
 /** A replacement is one operation to a reader, whichever steps the engine uses to carry it out. */
@@ -149,7 +135,7 @@ describe("exact plans through the pulumi CLI: preview says what up does", functi
     };
     project = await CliProject.create({
       name: "x12-plans",
-      from: scratch("x12-plans"),
+      from: scratchProject("x12-plans", { "index.ts": PROGRAM }),
       config: { lab: { value: LAB }, persona: { value: JSON.stringify(persona) } },
     });
   });

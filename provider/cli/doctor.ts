@@ -188,7 +188,9 @@ export function formatChecks(checks: readonly Check[]): string {
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check the environment: node, pulumi and its language host, privileges, ip/tc/nft/sshd, netem")
+    .description(
+      "check the environment: node, pulumi and its language host, privileges, ip/tc/nft/sshd, netem",
+    )
     .option("--json", "print the checks as JSON")
     .action(async (opts: { json?: boolean }) => {
       const checks = await runDoctor();

@@ -98,19 +98,32 @@ async function withSsh<T>(
   }
 }
 
-/** Connects over mTLS and waits (up to `timeoutMs`) until the agent answers GetInfo. */
-export async function waitForAgent(
-  i: { endpoint: string; caCertPem: string; clientCertPem: string; clientKeyPem: string },
-  name: string,
-  timeoutMs = 30_000,
-): Promise<{ conn: AgentConnection; info: Awaited<ReturnType<AgentConnection["getInfo"]>> }> {
+/** Where an agent answers and the certificates to reach it with (the inputs of the resources that use it). */
+export interface AgentReach {
+  endpoint: string;
+  caCertPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+/** An mTLS connection to the agent (lazy: nothing is sent until the first call). */
+export async function connectTo(i: AgentReach): Promise<AgentConnection> {
   const { connectAgent } = await import("../agent/client");
-  const conn = connectAgent({
+  return connectAgent({
     endpoint: i.endpoint,
     caPem: i.caCertPem,
     certPem: i.clientCertPem,
     keyPem: i.clientKeyPem,
   });
+}
+
+/** Connects over mTLS and waits (up to `timeoutMs`) until the agent answers GetInfo. */
+export async function waitForAgent(
+  i: AgentReach,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<{ conn: AgentConnection; info: Awaited<ReturnType<AgentConnection["getInfo"]>> }> {
+  const conn = await connectTo(i);
   const deadline = Date.now() + timeoutMs;
   let last: Error | undefined;
   for (let attempt = 1; Date.now() < deadline; attempt++) {

@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
 import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, normalisedKnown, progress, userInputs } from "./common";
-import { waitForAgent } from "./agent";
+import { connectTo, waitForAgent, type AgentReach } from "./agent";
 import { attachmentInputsSchema, attachmentShapeSchema } from "./attachment-schema";
 import { inPersonaTerms } from "./drift";
 
@@ -111,13 +111,9 @@ async function restore(props: Record<string, unknown>, name: string): Promise<vo
  * change made by hand shows in the next preview without a refresh. When the agent cannot be asked (not
  * installed yet, down, unreachable) `planNote` says so and `plan` stays empty: a preview never fails on it.
  */
-export async function kernelPlan(i: {
-  endpoint: string;
-  caCertPem: string;
-  clientCertPem: string;
-  clientKeyPem: string;
-  persona: Persona;
-}): Promise<{ plan: string[]; planNote?: string }> {
+export async function kernelPlan(
+  i: AgentReach & { persona: Persona },
+): Promise<{ plan: string[]; planNote?: string }> {
   if ([i.endpoint, i.caCertPem, i.clientCertPem, i.clientKeyPem, i.persona].some(containsUnknown)) {
     return {
       plan: [],
@@ -125,14 +121,8 @@ export async function kernelPlan(i: {
         "not known yet: the agent, its certificates or the persona are created or updated in this run",
     };
   }
-  const { connectAgent } = await import("../agent/client");
   const { personaToWire } = await import("../proto/persona");
-  const conn = connectAgent({
-    endpoint: i.endpoint,
-    caPem: i.caCertPem,
-    certPem: i.clientCertPem,
-    keyPem: i.clientKeyPem,
-  });
+  const conn = await connectTo(i);
   try {
     const steps = await conn.planPersona(personaToWire(i.persona), { deadlineMs: PLAN_DEADLINE_MS });
     return { plan: steps.map((s) => `${s.field}: ${s.description}`) };
