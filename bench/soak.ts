@@ -188,11 +188,12 @@ export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResul
     await sleep(Math.max(0, o.durationS - now()) * 1000);
     // The last sample: every session over, nothing watching (a watch just cancelled and a runner just
     // finished let go of their signals a moment after the final event: up to 10 s).
-    for (let i = 0; i < 50; i++) {
-      const r = (await dst.client.getInfo()).runtime;
-      if (!r || (r.session_watchers === 0 && r.sessions_running === 0)) break;
-      await sleep(200);
-    }
+    // Settled: no watcher, no runner, and each agent holds only the soak's own StreamMetrics call.
+    const settled = async (a: BenchAgent) => {
+      const r = (await a.client.getInfo()).runtime;
+      return !r || (r.session_watchers === 0 && r.sessions_running === 0 && r.open_signals <= 1);
+    };
+    for (let i = 0; i < 50 && !((await settled(dst)) && (await settled(src))); i++) await sleep(200);
     const t = now();
     samples.push(await sampleOf(src, "source", t, false), await sampleOf(dst, "destination", t, false));
     done = true;

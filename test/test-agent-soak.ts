@@ -50,8 +50,9 @@ describe("agent soak: no listener leak, bounded session history", function () {
         // Idle, each agent serves one StreamMetrics call: 1 listener while it waits, 0 while it probes.
         const base = Math.max(...s.slice(0, firstSession).map((x) => x.abortListeners));
         assert.ok(base <= 1, `${role}: baseline ${base}`);
+        // Back to baseline: only the soak's own StreamMetrics call is open, with at most its one listener.
         const last = s[s.length - 1];
-        assert.ok(last.abortListeners <= base, `${role}: ${last.abortListeners} listeners at the end, baseline ${base}`); // prettier-ignore
+        assert.ok(last.openSignals <= 1 && last.abortListeners <= last.openSignals, `${role}: ${last.abortListeners} listeners on ${last.openSignals} signals at the end, baseline ${base}`); // prettier-ignore
         assert.equal(last.watchers, 0, role);
         assert.equal(last.sessionsRunning, 0, role);
         // Bounded during the sessions too: a few signals, each with one listener at a time.
