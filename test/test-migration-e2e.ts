@@ -83,7 +83,17 @@ describe("examples/migration: a live migration end to end against a lab", functi
     assert.match(nft, new RegExp(final.qos.class === "standard" ? "dscp set cs0" : "dscp set"));
   });
 
-  it("plans no change on a second preview", async () => {
+  it("plans no change on a second preview; a refresh records no change in any resource", async () => {
+    await project.previewNoChanges();
+    // Every resource's inputs and outputs as stored, secrets as "[secret]" (their ciphertext is re-encrypted
+    // with a new nonce on every write).
+    const stored = async () =>
+      JSON.stringify((await project.exportState()).deployment.resources, (_k, v) =>
+        v && typeof v === "object" && "ciphertext" in v ? "[secret]" : v,
+      );
+    const before = await stored();
+    await project.refresh();
+    assert.equal(await stored(), before);
     await project.previewNoChanges();
   });
 

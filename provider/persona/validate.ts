@@ -105,8 +105,12 @@ export function issuesToFailures(
     }
     const at = valueAt(input, issue.path);
     const missing = at.length === issue.path.length + 1 && at.at(-1) === undefined;
+    // A missing value of a field the schema requires; a rule of our own about a missing field (e.g. a host key
+    // that must be pinned) already says what to do.
     const reason =
-      missing && !issue.message.startsWith("is required") ? `is required: ${issue.message}` : issue.message;
+      missing && issue.code === "invalid_type" && !issue.message.startsWith("is required")
+        ? `is required: ${issue.message}`
+        : issue.message;
     failures.push({ property: joinPath(prefix, issue.path), reason });
   }
   return failures;

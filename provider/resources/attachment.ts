@@ -33,7 +33,9 @@ export function managedView(desired: Persona, live: Persona): Persona {
   return out as Persona;
 }
 
-const INPUT_KEYS = [...Object.keys(attachmentInputsSchema.shape), VERSION_KEY];
+// `plan` is an input too (check computes it; the state keeps the plan the last `up` carried out): refresh
+// keeps it as it was, so it is never reported as drift; the next preview's check asks the kernel again.
+const INPUT_KEYS = [...Object.keys(attachmentInputsSchema.shape), VERSION_KEY, "plan"];
 
 function parse(props: Record<string, unknown>) {
   const raw = Object.fromEntries(Object.keys(attachmentInputsSchema.shape).map((k) => [k, props[k]]));
@@ -74,8 +76,6 @@ async function applyThrough(
       [VERSION_KEY]: PACKAGE_VERSION,
       live: managedView(i.persona, live.value),
       steps: r.steps.map((s) => `${s.field}: ${s.description}`),
-      // Just applied and verified: the kernel matches, nothing is left to plan.
-      plan: [],
       changedFields: changedFields(previous, i.persona),
       agentHostname: info.hostname,
     };
@@ -122,8 +122,10 @@ export async function kernelPlan(
     };
   }
   const { personaToWire } = await import("../proto/persona");
-  const conn = await connectTo(i);
+  let conn: Awaited<ReturnType<typeof connectTo>> | undefined;
   try {
+    // Inside the try: certificates that do not parse are said in the plan note, like an agent that is down.
+    conn = await connectTo(i);
     const steps = await conn.planPersona(personaToWire(i.persona), { deadlineMs: PLAN_DEADLINE_MS });
     return { plan: steps.map((s) => `${s.field}: ${s.description}`) };
   } catch (err) {
@@ -133,7 +135,7 @@ export async function kernelPlan(
       planNote: `the agent at ${i.endpoint} could not be asked (${why}): no kernel plan yet`,
     };
   } finally {
-    conn.close();
+    conn?.close();
   }
 }
 
