@@ -33,6 +33,8 @@ export async function createTestbed(prefix: string, n: number): Promise<Testbed>
     controllerPrefix: `10.99.${n}.0/24`,
     destroy: async () => {
       for (const ns of [host, gw]) await run(["ip", "netns", "del", ns], { check: false });
+      // A run killed between `link add` and moving the pair into the namespaces leaves it in the root one.
+      await run(["ip", "link", "del", `${prefix}a`], { check: false });
     },
   };
   await bed.destroy(); // leftovers of an earlier, interrupted run
