@@ -1,6 +1,8 @@
 // PersonaAttachment: applies a persona to a host through its agent with safe apply (apply, verify, probes,
 // then confirm before the host's rollback timer fires). `read` returns what the kernel has for the fields the
 // persona manages, so `pulumi refresh` shows changes made by hand; delete restores the host's snapshot.
+import { isDeepStrictEqual } from "node:util";
+
 import type * as pulumi from "@pulumi/pulumi";
 
 import type { Persona } from "../persona/schema";
@@ -24,18 +26,8 @@ export function changedFields(a: Persona | undefined, b: Persona | undefined): s
     .sort();
 }
 
-/** The live values of exactly the fields `desired` manages (plus mtuScope, which qualifies mtu). */
-export function managedView(desired: Persona, live: Persona): Persona {
-  const out: Record<string, unknown> = { mtuScope: desired.mtuScope };
-  for (const k of Object.keys(desired) as (keyof Persona)[]) {
-    if (k !== "mtuScope") out[k] = (live as Record<string, unknown>)[k] ?? null;
-  }
-  return out as Persona;
-}
-
-// `plan` is an input too (check computes it; the state keeps the plan the last `up` carried out): refresh
-// keeps it as it was, so it is never reported as drift; the next preview's check asks the kernel again.
-const INPUT_KEYS = [...Object.keys(attachmentInputsSchema.shape), VERSION_KEY, "plan"];
+// `plan` and `planNote` are inputs too (check computes them): refresh hands them back as recorded.
+const INPUT_KEYS = [...Object.keys(attachmentInputsSchema.shape), VERSION_KEY, "plan", "planNote"];
 
 function parse(props: Record<string, unknown>) {
   const raw = Object.fromEntries(Object.keys(attachmentInputsSchema.shape).map((k) => [k, props[k]]));
@@ -66,15 +58,15 @@ async function applyThrough(
     const live = personaFromWire(r.live, "live");
     if (!live.ok)
       throw new Error(`the agent returned an invalid live persona: ${JSON.stringify(live.failures)}`);
-    // planNote said why there was no plan at check time; after the apply there is nothing to say.
-    const { planNote: _note, ...given } = userInputs(props);
     return {
-      ...given,
+      // The inputs as given, plan and planNote included: refresh hands them back as they were recorded, so
+      // they are never drift (the next preview's check asks the kernel again).
+      ...userInputs(props),
       persona: i.persona,
       // The desired persona as applied: `persona` itself becomes the kernel's view after a refresh with drift.
       appliedPersona: i.persona,
       [VERSION_KEY]: PACKAGE_VERSION,
-      live: managedView(i.persona, live.value),
+      live: inPersonaTerms(i.persona, live.value),
       steps: r.steps.map((s) => `${s.field}: ${s.description}`),
       changedFields: changedFields(previous, i.persona),
       agentHostname: info.hostname,
@@ -183,8 +175,10 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
       n,
       Object.keys(attachmentInputsSchema.shape),
     );
-    // The kernel no longer matches the persona (a change by hand): the plan says what `up` puts back.
-    const drifted = Array.isArray(news.plan) && news.plan.length > 0;
+    // The kernel no longer matches the persona (a change by hand): the plan says what `up` puts back. The state
+    // records the plan the last `up` carried out, and refresh hands it back: that one is history, not drift.
+    const drifted =
+      Array.isArray(news.plan) && news.plan.length > 0 && !isDeepStrictEqual(news.plan, olds.plan ?? []);
     return { changes: changes || drifted, replaces, deleteBeforeReplace };
   },
 
@@ -239,7 +233,7 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
         id,
         props: {
           ...props,
-          live: managedView(i.persona, live.value),
+          live: inPersonaTerms(i.persona, live.value),
           persona: now,
           appliedPersona: i.persona,
         },
