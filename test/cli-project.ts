@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
-import { cachedPulumiBin } from "../provider/cli/doctor";
+import { localPulumiEnv } from "../provider/automation/project";
 import { run, type RunResult } from "../provider/util/exec";
 import { REPO } from "./e2e";
 
@@ -70,22 +70,9 @@ export interface CliProjectOptions {
   config?: Record<string, { value: string; secret?: boolean }>;
 }
 
-/** One step of `pulumi preview --json` (the type and name are the last two parts of the URN). */
-export interface PreviewStep {
-  op: string;
-  urn: string;
-  diffReasons?: string[];
-  replaceReasons?: string[];
-  detailedDiff?: Record<string, { kind: string; inputDiff?: boolean }>;
-  oldState?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
-  newState?: { inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
-}
-
-export interface PreviewJson {
-  steps: PreviewStep[];
-  changeSummary: Record<string, number>;
-  diagnostics?: Array<{ message: string; severity: string; urn?: string }>;
-}
+/** `pulumi preview --json`, as `netpersona review` reads it. */
+export type { PreviewDocument as PreviewJson, PreviewStep } from "../provider/report/review";
+import type { PreviewDocument as PreviewJson } from "../provider/report/review";
 
 /** A project folder outside the repository with the package installed from its tarball. */
 export class CliProject {
@@ -105,15 +92,7 @@ export class CliProject {
     });
     const home = join(CLI_ROOT, "pulumi-home");
     mkdirSync(home, { recursive: true });
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${backend}`,
-      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-      PULUMI_HOME: home,
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-      PATH: `${cachedPulumiBin()}:${process.env.PATH ?? ""}`,
-    };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...localPulumiEnv(backend, home, PASSPHRASE) };
     const project = new CliProject(dir, env);
     // As the README says: npm install the tarball (plus whatever the project's package.json lists).
     await project.exec(

@@ -25,6 +25,19 @@ const execFileP = promisify(execFile);
 export const REPO = resolve(__dirname, "..", "..", "..");
 export const PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "netpersona-local-passphrase";
 
+/** The environment of a Pulumi CLI on a local file backend (never Pulumi Cloud), with the engine that
+ *  `make pulumi` caches on PATH. */
+export function localPulumiEnv(backend: string, home: string, passphrase: string): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: passphrase,
+    PULUMI_HOME: home,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    PATH: `${cachedPulumiBin()}:${process.env.PATH ?? ""}`,
+  };
+}
+
 export interface ProjectOptions {
   /** Unique name; also the Pulumi project name. */
   name: string;
@@ -67,14 +80,7 @@ export class PulumiProject {
     mkdirSync(home, { recursive: true });
     const program = opts.program ?? exampleProgram(opts.example ?? opts.name);
     writeFileSync(join(dir, "Pulumi.yaml"), `name: ${opts.name}\nruntime: nodejs\n`);
-    const envVars: Record<string, string> = {
-      PULUMI_BACKEND_URL: `file://${backend}`,
-      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-      PULUMI_HOME: home,
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-      PATH: `${cachedPulumiBin()}:${process.env.PATH ?? ""}`,
-    };
+    const envVars = localPulumiEnv(backend, home, PASSPHRASE);
     process.env.PATH = envVars.PATH;
     const stack = await LocalWorkspace.createOrSelectStack(
       { stackName: "e2e", projectName: opts.name, program: program as () => Promise<OutputMap> },

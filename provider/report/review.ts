@@ -23,7 +23,7 @@ export interface PreviewStep {
 }
 
 export interface PreviewDocument {
-  steps?: PreviewStep[];
+  steps: PreviewStep[];
   changeSummary?: Record<string, number>;
   diagnostics?: Array<{ message?: string; severity?: string; urn?: string }>;
 }
@@ -162,7 +162,7 @@ function attachmentReview(step: PreviewStep): HostReview {
 
 /** The host reviews of a preview: every PersonaAttachment and Migration step that changes something. */
 export function hostReviews(doc: PreviewDocument): HostReview[] {
-  return (doc.steps ?? [])
+  return doc.steps
     .filter((s) => ["PersonaAttachment", "Migration"].includes(kindOf(s.urn)))
     .filter((s) => s.op !== "same" || hasPlan(s))
     .map(attachmentReview)
@@ -186,7 +186,7 @@ function table(changes: readonly FieldChange[]): string[] {
 
 /** The whole review, as Markdown for a pull request comment. */
 export function renderReview(doc: PreviewDocument): string {
-  const steps = doc.steps ?? [];
+  const steps = doc.steps;
   const changed = steps.filter((s) => s.op !== "same");
   const hosts = hostReviews(doc);
   const lines: string[] = ["## netpersona: planned network changes", ""];
