@@ -18,7 +18,7 @@ function roundTrip(sample: ReturnType<typeof sampleToWire>): MetricsSample__Outp
 describe("metrics: the wire form and the agent's sources", function () {
   let responder: EchoResponder | undefined;
   before(async function () {
-    responder = await startEchoResponder({ address: "127.0.0.1", port: 0 });
+    responder = await startEchoResponder({ address: "127.0.0.1", port: 0, allowed: () => true });
   });
   after(async function () {
     await responder?.close();

@@ -145,7 +145,7 @@ describe("metrics: echo prober on loopback", function () {
   });
 
   it("every probe to a real responder comes back once; stray datagrams are not echoed", async function () {
-    responder = await startEchoResponder({ address: "127.0.0.1", port: 0 });
+    responder = await startEchoResponder({ address: "127.0.0.1", port: 0, allowed: () => true });
     prober = new EchoProber([{ name: "lo", address: "127.0.0.1", port: responder.port }], {
       intervalMs: 5,
       timeoutMs: 2000,
@@ -164,7 +164,7 @@ describe("metrics: echo prober on loopback", function () {
     await new Promise<void>((r) => stray.send(Buffer.from("hello"), responder!.port, "127.0.0.1", () => r()));
     stray.close();
     while (responder.counts().ignored === 0) await sleep(10);
-    assert.deepEqual(responder.counts(), { echoed: 20, ignored: 1 });
+    assert.deepEqual(responder.counts(), { echoed: 20, ignored: 1, refused: 0, limited: 0 });
   });
 
   it("drops, duplicates and late replies are counted exactly", async function () {

@@ -1,11 +1,15 @@
-// The daemon's session parts: the echo responder every agent runs (peers probe it), the metrics source
-// behind StreamMetrics, and the session runner with its mutual-TLS connections to other agents (this agent's
-// own certificate as the client certificate: agent certificates carry clientAuth).
+// The daemon's session parts: the echo responder every agent runs (peers probe it; bound to the agent's own
+// address, answering only whom echo-allow.ts allows, rate-limited per source), the metrics source behind
+// StreamMetrics (it notes whom it probes: they may probe us back), and the session runner with its
+// mutual-TLS connections to other agents (this agent's own certificate as the client certificate: agent
+// certificates carry clientAuth).
 import { isIP } from "node:net";
 
 import type { Persona } from "../persona/schema";
 import { connectAgent } from "./client";
 import type { TlsMaterial } from "./daemon";
+import { chooseEchoAddress, createEchoAllow, parseAllowList, RecentPeers } from "./echo-allow";
+import { localAddressTowards } from "./feedback-client";
 import type { HostSnapshot } from "./host/api";
 import type { NetpersonaHostController } from "./host/controller";
 import { createMetricsSource, DEFAULT_ECHO_PORT, startEchoResponder, type EchoResponder } from "./metrics";
@@ -23,6 +27,10 @@ export interface SessionPartsOptions {
   listenHost: string;
   /** UDP port of the echo responder (default 7047); 0: no responder (peers cannot probe this host). */
   echoPort?: number;
+  /** The responder's address when listenHost is a wildcard (default: the default route's source address). */
+  echoAddress?: string;
+  /** Addresses and CIDR prefixes whose probes are answered besides session peers (`--echo-allow`). */
+  echoAllow?: string;
   log: (line: string) => void;
 }
 
@@ -46,13 +54,21 @@ export function recordSessionPersona(store: StateStore) {
 
 export async function startSessionParts(o: SessionPartsOptions): Promise<SessionParts> {
   const port = o.echoPort ?? DEFAULT_ECHO_PORT;
+  const configured = parseAllowList(o.echoAllow ?? "");
+  const probed = new RecentPeers();
+  const allowed = createEchoAllow({ sessions: () => o.store.get().sessions, probed, configured: configured.list }); // prettier-ignore
+  const where = port === 0 ? undefined : await chooseEchoAddress(o.listenHost, o.echoAddress, localAddressTowards); // prettier-ignore
+  if (where && !where.address) o.log(`echo responder off: ${where.why} (peers' probes of this host go unanswered)`); // prettier-ignore
   const echo =
-    port === 0
+    where?.address === undefined
       ? undefined
-      : await startEchoResponder({ address: o.listenHost, port }).catch((err: Error) => {
-          throw new Error(`echo responder on ${o.listenHost}:${port}/udp: ${err.message} (--echo-port 0 turns it off)`, { cause: err }); // prettier-ignore
+      : await startEchoResponder({ address: where.address, port, allowed }).catch((err: Error) => {
+          throw new Error(`echo responder on ${where.address}:${port}/udp: ${err.message} (--echo-port 0 turns it off)`, { cause: err }); // prettier-ignore
         });
-  if (echo) o.log(`echo responder on ${echo.address}:${echo.port}/udp`);
+  if (echo) {
+    const also = configured.entries.length > 0 ? configured.entries.join(",") : "nobody else";
+    o.log(`echo responder on ${echo.address}:${echo.port}/udp (${where?.why}); answers session peers, peers it probes, and ${also}`); // prettier-ignore
+  }
   const sessionRunner = createSessionRunner({
     host: o.host,
     stateDir: o.stateDir,
@@ -62,10 +78,21 @@ export async function startSessionParts(o: SessionPartsOptions): Promise<Session
   });
   return {
     sessionRunner,
-    metrics: createMetricsSource({ port: port || DEFAULT_ECHO_PORT }),
+    metrics: notingPeers(createMetricsSource({ port: port || DEFAULT_ECHO_PORT }), probed),
     echo,
     close: async () => {
       await echo?.close();
+    },
+  };
+}
+
+/** The metrics source, noting each peer it probes (the responder answers them for a while: the feedback
+ *  path, where the destination probes the source agent that probes it). */
+function notingPeers(source: MetricsSource, probed: RecentPeers): MetricsSource {
+  return {
+    sample(peers, probesPerSample, signal) {
+      for (const p of peers) probed.touch(p.address);
+      return source.sample(peers, probesPerSample, signal);
     },
   };
 }

@@ -24,6 +24,10 @@ export interface DaemonOptions {
   keyFile: string;
   /** UDP port of the echo responder that peers probe (default 7047); 0 turns it off. */
   echoPort?: number;
+  /** The echo responder's address when `listen` is 0.0.0.0 or :: (default: the default route's source). */
+  echoAddress?: string;
+  /** Addresses/CIDR prefixes (comma-separated) the responder answers besides session peers (default none). */
+  echoAllow?: string;
 }
 
 export interface TlsMaterial {
@@ -100,7 +104,7 @@ export async function startDaemon(
   const store = await StateStore.open(o.stateDir);
   // Finishes and folds what a crash or kill -9 left in the safe-apply journal before serving (recoverOnStart).
   // Migration sessions: echo responder, StreamMetrics probes, the session runner (feedback over mTLS).
-  const parts = await startSessionParts({ host, store, stateDir: o.stateDir, tls, listenHost: listenHostOf(listen), echoPort: o.echoPort, log: logLine }); // prettier-ignore
+  const parts = await startSessionParts({ host, store, stateDir: o.stateDir, tls, listenHost: listenHostOf(listen), echoPort: o.echoPort, echoAddress: o.echoAddress, echoAllow: o.echoAllow, log: logLine }); // prettier-ignore
   const agent = await createAgentServer({
     host,
     store,

@@ -16,6 +16,29 @@ export const LIMITS = {
   runningSessions: 4,
   /** Characters of AbortSession's reason. */
   abortReasonChars: 512,
+  /** Echo probes answered per second per source address (token bucket refill; metrics/rate.ts). A session
+   *  probes at most 50 a second, a feedback stream 10 per sample: 200 leaves room for 4 sessions at once. */
+  echoPerSourcePerSecond: 200,
+  /** Token bucket size: probes one source may send back to back before the rate applies. */
+  echoBurst: 200,
+  /** Sources with a bucket at once; beyond it the least recently seen is dropped (buckets exist only for
+   *  sources the responder answers, so spoofed strangers never fill it). */
+  echoSources: 1024,
+  /** A bucket idle this long is full again (echoBurst / echoPerSourcePerSecond) and is forgotten. */
+  echoSourceIdleMs: 1_000,
+  /** A peer this agent probed in a StreamMetrics sample is answered for this long after (the feedback path
+   *  and two-way measurements: who we probe may probe us). */
+  echoProbedTtlMs: 60_000,
+  /** Peers remembered for that rule at once (least recently probed dropped first). */
+  echoProbedPeers: 256,
+  /** Path-MTU probes (`ip route get` + pings as root) running at once on one agent. */
+  pmtuConcurrent: 2,
+  /** Path-MTU probes waiting for a slot; beyond it a request is skipped (path_mtu stays 0, "not measured"). */
+  pmtuQueued: 16,
+  /** Path-MTU results kept (per peer address); the least recently used is dropped beyond it. */
+  pmtuCacheEntries: 64,
+  /** A kept path-MTU result is dropped this long after it was measured (a live peer is re-measured sooner). */
+  pmtuCacheTtlMs: 20 * 60_000,
 } as const;
 
 /** Transport bounds of the agent's gRPC server (grpc-js server options): applied to every connection before

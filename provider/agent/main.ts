@@ -1,10 +1,12 @@
 // Entry point of the agent bundle (dist/agent/netpersona-agent.js):
 //   node netpersona-agent.js --listen ADDR:PORT --state-dir DIR --ca FILE --cert FILE --key FILE
 //                            [--netns-resolv-conf PATH] [--probe-dns-name NAME] [--probe-timeout-ms N]
-//                            [--echo-port N]
+//                            [--echo-port N] [--echo-address IP] [--echo-allow CIDR,...]
 // Run it inside the host's network namespace; it manages the namespace it runs in.
 // The same file is the rollback watchdog of safe apply: `node netpersona-agent.js --safe-apply-watchdog DIR ID`
 // (the agent starts it, detached, for every apply; the bundle has no separate watchdog-main.js).
+import { isIP } from "node:net";
+
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 
 import { runWatchdog, startWatchdog, WATCHDOG_FLAG } from "./safe-apply/watchdog";
@@ -20,12 +22,21 @@ interface Flags {
   probeDnsName: string;
   probeTimeoutMs: number;
   echoPort: number;
+  echoAddress?: string;
+  echoAllow: string;
 }
 
 function echoPort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("give a UDP port 0..65535");
   return n;
+}
+
+function concreteIp(v: string): string {
+  if (isIP(v) === 0 || v === "0.0.0.0" || v === "::") {
+    throw new InvalidArgumentError("give one concrete IPv4 or IPv6 address of this host");
+  }
+  return v;
 }
 
 function probeTimeout(v: string): number {
@@ -56,6 +67,16 @@ async function main(argv: string[]): Promise<void> {
     )
     .option("--probe-timeout-ms <n>", "timeout of each safe-apply probe", probeTimeout, 2000)
     .option("--echo-port <port>", "UDP port of the echo responder peers probe (0: none)", echoPort, 7047)
+    .option(
+      "--echo-address <ip>",
+      "address of the echo responder when --listen is 0.0.0.0 or :: (default: the default route's source address)",
+      concreteIp,
+    )
+    .option(
+      "--echo-allow <cidr,...>",
+      "addresses/prefixes whose echo probes are answered besides session peers and peers this agent probes",
+      "",
+    )
     .exitOverride();
   program.parse(argv, { from: "node" });
   const f = program.opts<Flags>();
@@ -64,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
   const { createHostController } = await import("./host");
   const host = createHostController(f.netnsResolvConf ? { resolvConfPath: f.netnsResolvConf } : {});
   await startDaemon(
-    { listen: f.listen, stateDir: f.stateDir, caFile: f.ca, certFile: f.cert, keyFile: f.key, echoPort: f.echoPort }, // prettier-ignore
+    { listen: f.listen, stateDir: f.stateDir, caFile: f.ca, certFile: f.cert, keyFile: f.key, echoPort: f.echoPort, echoAddress: f.echoAddress, echoAllow: f.echoAllow }, // prettier-ignore
     host,
     {
       // The watchdog is this very file run again: it survives the agent (detached, its own session).

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { MetricsWindow } from "../engine";
 import { InterfaceMeter } from "./metrics/ifstats";
 import { probePathMtu, type PmtuResult } from "./metrics/pmtu";
+import { PmtuBusyError, pmtuLimiter } from "./metrics/pmtu-limit";
 import { EchoProber } from "./metrics/prober";
 
 export interface PathProbeOptions {
@@ -60,9 +61,14 @@ export class PathProbes {
     if (this.pmtuAt > 0 && Date.now() - this.pmtuAt < every) return;
     this.pmtuRunning = true;
     this.pmtuAt = Date.now();
-    const done = probePathMtu(this.opts.peer, { tries: this.opts.pmtuTries ?? 3 })
+    // Through the agent's limiter (LIMITS.pmtuConcurrent at once); skipped when its queue is full.
+    const done = pmtuLimiter
+      .run(() => probePathMtu(this.opts.peer, { tries: this.opts.pmtuTries ?? 3 }))
       .then((r) => void (this.pmtu = r))
-      .catch((e: Error) => void (this.lastError = `path MTU towards ${this.opts.peer}: ${e.message}`))
+      .catch((e: Error) => {
+        if (e instanceof PmtuBusyError) this.pmtuAt = 0; // ask again at the next decision
+        this.lastError = `path MTU towards ${this.opts.peer}: ${e.message}`;
+      })
       .finally(() => (this.pmtuRunning = false));
     if (this.pmtu === undefined) this.firstDone = done;
   }

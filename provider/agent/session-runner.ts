@@ -144,8 +144,9 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
   });
   const feedback = new FeedbackView(ctx, policy.probeIntervalMs);
   try {
-    await probes.start();
-    await probes.firstPathMtu(FIRST_PMTU_WAIT_MS, ctx.signal);
+    // The feedback stream first: the source agent answers our echo probes only while it probes us (its
+    // echo responder answers the peers it probes, docs/security.md "Echo responder"), so probing before the
+    // stream is up would count the first window's probes as lost.
     if (s.sourceAgent && o.connectPeerAgent) {
       feedback.link = new FeedbackLink({
         endpoint: s.sourceAgent,
@@ -160,6 +161,8 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
       // The first decision knows how the source sees the path (or the link counts as cut by then).
       await feedback.link.firstReport(feedback.link.staleMs, ctx.signal);
     }
+    await probes.start();
+    await probes.firstPathMtu(FIRST_PMTU_WAIT_MS, ctx.signal);
     while (!TERMINAL.has(engine.phase)) {
       if (ctx.signal.aborted) return await onAbort(r, ctx.signal.reason);
       const metrics = await probes.summary();

@@ -1,7 +1,11 @@
 // The UDP echo protocol between agents: the probe datagram's layout and the responder that echoes it.
-// The responder answers only well-formed probes (magic, bounded size) so it never reflects stray traffic.
+// The responder answers only well-formed probes (magic, bounded size) so it never reflects stray traffic, only
+// from sources the agent allows (echo-allow.ts: peers of its sessions and probes, a configured list), and at
+// most LIMITS.echoPerSourcePerSecond per source (rate.ts). Everything else is dropped without an answer.
 import dgram from "node:dgram";
 import { isIP } from "node:net";
+
+import { ECHO_RATE, SourceLimiter, type SourceLimiterOptions } from "./rate";
 
 /** The port agents answer echo probes on unless configured otherwise. */
 export const DEFAULT_ECHO_PORT = 7047;
@@ -43,24 +47,63 @@ export function decodeProbe(b: Buffer): Probe | undefined {
 export interface EchoResponder {
   address: string;
   port: number;
-  /** Datagrams echoed and datagrams ignored (not probes) so far. */
-  counts(): { echoed: number; ignored: number };
+  /** Datagrams echoed; ignored (not probes); refused (a source `allowed` said no to); limited (over the
+   *  source's rate). */
+  counts(): { echoed: number; ignored: number; refused: number; limited: number };
+  /** Sources holding a rate-limit bucket now (at most LIMITS.echoSources). */
+  sources(): number;
   close(): Promise<void>;
 }
 
-/** Binds a UDP socket on address:port (port 0 picks a free one) and echoes every probe back to its sender. */
-export async function startEchoResponder(opts: { address: string; port?: number }): Promise<EchoResponder> {
+export interface EchoResponderOptions {
+  /** The address to bind: a concrete IPv4 or IPv6 address. The wildcard is refused (see daemon-sessions.ts,
+   *  which chooses the agent's own address). */
+  address: string;
+  /** UDP port (default DEFAULT_ECHO_PORT; 0 picks a free one). */
+  port?: number;
+  /** Whether a probe from `address` (the datagram's source, IPv4-mapped IPv6 unmapped) gets an answer.
+   *  The agent injects its rule (echo-allow.ts); a hand-run tool may pass `() => true`. */
+  allowed: (address: string) => boolean;
+  /** Per-source rate limit (default ECHO_RATE, from LIMITS). */
+  rate?: SourceLimiterOptions;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+function unmapped(ip: string): string {
+  return ip.toLowerCase().startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/** Binds a UDP socket on address:port and echoes each well-formed probe back to its sender when the sender
+ *  is allowed and within its rate. Refused and limited datagrams get no answer at all (no error either). */
+export async function startEchoResponder(opts: EchoResponderOptions): Promise<EchoResponder> {
   const family = isIP(opts.address);
   if (family === 0) throw new Error(`echo responder: '${opts.address}' is not an IPv4 or IPv6 address`);
+  if (opts.address === "0.0.0.0" || opts.address === "::") {
+    throw new Error(`echo responder: will not bind the wildcard address ${opts.address}: give the host's own address`); // prettier-ignore
+  }
   const port = opts.port ?? DEFAULT_ECHO_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`echo responder: bad port ${port}`);
   const sock = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", ipv6Only: family === 6 });
+  const limiter = new SourceLimiter(opts.rate ?? ECHO_RATE);
+  const now = opts.now ?? Date.now;
   let echoed = 0;
   let ignored = 0;
+  let refused = 0;
+  let limited = 0;
   sock.on("message", (msg, rinfo) => {
     if (!decodeProbe(msg)) {
       ignored++;
+      return;
+    }
+    const source = unmapped(rinfo.address);
+    if (!opts.allowed(source)) {
+      refused++;
+      return;
+    }
+    if (!limiter.allow(source, now())) {
+      limited++;
       return;
     }
     echoed++;
@@ -79,7 +122,8 @@ export async function startEchoResponder(opts: { address: string; port?: number 
   return {
     address: bound.address,
     port: bound.port,
-    counts: () => ({ echoed, ignored }),
+    counts: () => ({ echoed, ignored, refused, limited }),
+    sources: () => limiter.size(),
     close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
   };
 }

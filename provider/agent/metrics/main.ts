@@ -1,13 +1,16 @@
 // `node dist/provider/agent/metrics/main.js COMMAND ...`: the metrics library from a shell, printing JSON
 // lines. Run it inside a host's namespace (`ip netns exec NS node ...`) to measure from that host.
-//   respond --listen ADDR:PORT...                          echo responder until SIGINT/SIGTERM
+//   respond --listen ADDR:PORT... [--allow CIDR,...]       echo responder until SIGINT/SIGTERM (answers every
+//                                                          source unless --allow; rate-limited per source)
 //   probe   --peer NAME=ADDR:PORT... --count N [--interval-ms 100 --timeout-ms 1000 --window N --size B]
 //   sample  --peer NAME=ADDR:PORT... --samples N [--interval-ms 1000 --probe-interval-ms 100
 //           --window 100 --interface DEV... --no-tcp --no-pmtu]
 //   pmtu    ADDRESS [--tries 2 --max N]
+import { isIP } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 
+import { parseAllowList } from "../echo-allow";
 import { startEchoResponder } from "./echo";
 import { probePathMtu } from "./pmtu";
 import { EchoProber, type EchoPeer } from "./prober";
@@ -44,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       listen: { type: "string", multiple: true },
+      allow: { type: "string" },
       peer: { type: "string", multiple: true },
       interface: { type: "string", multiple: true },
       count: { type: "string" },
@@ -62,7 +66,10 @@ async function main(argv: string[]): Promise<void> {
   const [command, arg] = positionals;
   if (command === "respond") {
     if (!o.listen?.length) throw new Error("name at least one --listen ADDRESS:PORT");
-    const rs = await Promise.all(o.listen.map((l) => startEchoResponder(endpoint(l))));
+    // A hand-run measurement tool: every source unless --allow (the agent's responder has its own rule).
+    const list = o.allow === undefined ? undefined : parseAllowList(o.allow).list;
+    const allowed = (a: string) => list?.check(a, isIP(a) === 6 ? "ipv6" : "ipv4") ?? true;
+    const rs = await Promise.all(o.listen.map((l) => startEchoResponder({ ...endpoint(l), allowed })));
     print({ listening: rs.map((r) => `${r.address}:${r.port}`) });
     await new Promise<void>((resolve) => ["SIGINT", "SIGTERM"].forEach((s) => process.once(s, resolve)));
     print({ counts: rs.map((r) => r.counts()) });

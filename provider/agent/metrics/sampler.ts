@@ -6,6 +6,7 @@ import { EventEmitter, on } from "node:events";
 import { DEFAULT_ECHO_PORT } from "./echo";
 import { InterfaceMeter, type IfRates } from "./ifstats";
 import { probePathMtu, type PmtuResult } from "./pmtu";
+import { pmtuLimiter } from "./pmtu-limit";
 import { EchoProber, type EchoPeer, type PeerProbeStats } from "./prober";
 import type { TcpAggregate } from "./ss-parse";
 import { readTcpFlows, tcpTowards } from "./tcp";
@@ -136,10 +137,9 @@ export class MetricsSampler extends EventEmitter {
     for (const p of this.opts.peers) {
       if (this.stopped.signal.aborted) return;
       try {
-        this.pmtu.set(
-          p.name,
-          await probePathMtu(p.address, { tries: pmtu.tries, waitSeconds: pmtu.waitSeconds }),
-        );
+        // Through the process's limiter (LIMITS.pmtuConcurrent at once); the map holds one entry per peer.
+        const probe = () => probePathMtu(p.address, { tries: pmtu.tries, waitSeconds: pmtu.waitSeconds });
+        this.pmtu.set(p.name, await pmtuLimiter.run(probe));
       } catch (e) {
         this.notes.push(`path MTU towards ${p.name} (${p.address}): ${(e as Error).message}`);
       }

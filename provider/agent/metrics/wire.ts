@@ -9,7 +9,8 @@ import type { PeerMetrics } from "../../proto/gen/netpersona/agent/v1/PeerMetric
 import type { MetricsSource } from "../server-sessions";
 import { DEFAULT_ECHO_PORT } from "./echo";
 import { InterfaceMeter, type IfRates } from "./ifstats";
-import { probePathMtu, type PmtuResult } from "./pmtu";
+import type { PmtuResult } from "./pmtu";
+import { PmtuCache, type PmtuLimiter } from "./pmtu-limit";
 import { EchoProber } from "./prober";
 import type { MetricsSampleData, PeerSample } from "./sampler";
 import { readTcpFlows, tcpTowards } from "./tcp";
@@ -72,25 +73,29 @@ export interface MetricsSourceOptions {
   interfaces?: string[];
   /** Re-measure a peer's path MTU after this long, ms (default 600000); 0 turns path MTU probing off. */
   pmtuEveryMs?: number;
+  /** The path-MTU probe (default probePathMtu) and its limiter (default the agent's pmtuLimiter): tests. */
+  probePmtu?: (address: string) => Promise<PmtuResult>;
+  pmtuLimiter?: PmtuLimiter;
+}
+
+/** A MetricsSource with its path-MTU cache in view (tests read its bound). */
+export interface MetricsSourceWithCache extends MetricsSource {
+  pmtu: PmtuCache;
 }
 
 /** A MetricsSource: each sample() sends probesPerSample probes to every peer and reports on exactly those. */
-export function createMetricsSource(opts: MetricsSourceOptions = {}): MetricsSource {
+export function createMetricsSource(opts: MetricsSourceOptions = {}): MetricsSourceWithCache {
   const meter = new InterfaceMeter(opts.interfaces);
   const baseline = meter.sample().catch(() => []);
-  const pmtu = new Map<string, { at: number; result?: PmtuResult; running: boolean }>();
-  const everyMs = opts.pmtuEveryMs ?? 600_000;
-  const refreshPmtu = (address: string) => {
-    const e = pmtu.get(address);
-    if (everyMs === 0 || e?.running || (e && Date.now() - e.at < everyMs)) return;
-    const entry = { at: Date.now(), result: e?.result, running: true };
-    pmtu.set(address, entry);
-    probePathMtu(address)
-      .then((r) => (entry.result = r))
-      .catch(() => undefined) // unmeasured stays 0 on the wire; the next refresh tries again
-      .finally(() => (entry.running = false));
-  };
+  // Path MTU per peer, measured in the background: bounded in entries and age, and through the agent's
+  // limiter (at most LIMITS.pmtuConcurrent probes at once, LIMITS.pmtuQueued waiting; more are skipped).
+  const pmtu = new PmtuCache({
+    everyMs: opts.pmtuEveryMs ?? 600_000,
+    probe: opts.probePmtu,
+    limiter: opts.pmtuLimiter,
+  });
   return {
+    pmtu,
     async sample(
       peers: Peer__Output[],
       probesPerSample: number,
@@ -117,10 +122,10 @@ export function createMetricsSource(opts: MetricsSourceOptions = {}): MetricsSou
           meter.sample().catch(() => []),
           readTcpFlows().catch(() => []),
         ]);
-        peers.forEach((p) => refreshPmtu(p.address));
+        peers.forEach((p) => pmtu.refresh(p.address));
         const samples: PeerSample[] = stats.map((s) => ({
           ...s,
-          pmtu: pmtu.get(s.address)?.result,
+          pmtu: pmtu.get(s.address),
           tcp: tcpTowards(flows, s.address),
         }));
         return sampleToWire({ timeUnixMs: Date.now(), seq: 0, peers: samples, interfaces, errors: [] });
