@@ -66,6 +66,9 @@ describe("examples/migration: a live migration end to end against a lab", functi
       /\[netpersona\] Migration app: session app-[0-9a-f]{12} on \S+: shadow persona mirrors the source; blending/,
     );
     assert.match(up.stdout, /\[netpersona\] Migration app: w=1\.00 converged/);
+    // The source let the destination's certificate stream its feedback for the session, then revoked it.
+    assert.match(up.stdout, /\[netpersona\] Migration app: feedback: the source agent at \S+ lets the destination's certificate \(sha256 [0-9a-f]{16}…\) stream until \S+Z\n/); // prettier-ignore
+    assert.match(up.stdout, /\[netpersona\] Migration app: feedback: grant of session app-[0-9a-f]{12} revoked on the source agent/); // prettier-ignore
     const out = await project.outputs();
     assert.equal(out.converged, true);
     assert.ok(Number(out.convergenceSeconds) > 0);
@@ -74,6 +77,11 @@ describe("examples/migration: a live migration end to end against a lab", functi
     assert.match(route, new RegExp(`congctl ${final.congestionControl}`), route);
     assert.match(route, new RegExp(`mtu lock ${final.mtu}`), route);
     const history = out.history as Array<{ kind: string; weight: number }>;
+    assert.deepEqual(
+      history.filter((h) => h.kind.startsWith("feedback-")),
+      [],
+      "the feedback link never broke",
+    );
     assert.deepEqual(
       [...new Set(history.filter((h) => h.kind === "advance").map((h) => h.weight))],
       [0.25, 0.5, 0.75, 1],

@@ -1,10 +1,11 @@
 // Roles (root; lab "secr"): an attacker who is root on h1 takes h1's agent certificate and key and turns them
 // against h2's agent, a real bundle in h2's namespace. Every RPC that reads or changes h2 is PERMISSION_DENIED
 // with a message naming the role and the RPC, the only thing the stolen key opens is the feedback stream back
-// to h1 itself, and h2's kernel is read back unchanged. Also: a certificate issued before roles, and the
+// to h1 itself, and only while the provider has granted it (test-security-grants.ts has the grants), and h2's
+// kernel is read back unchanged. Also: a certificate issued before roles, and the
 // monitoring role.
 import { strict as assert } from "node:assert";
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -118,6 +119,14 @@ describe("roles: another host's agent certificate against a real agent (lab secr
       WatchSession: [() => stolen.watchSession("stolen"), "only the provider may read a host's sessions"],
       Feedback: [feedback, "only the provider may feed a session"],
       Discover: [() => stolen.discover({ window_seconds: 1 }), "only the provider may sample a host's flows"],
+      GrantFeedback: [
+        () => stolen.grantFeedback({ session_id: "stolen", peer_fingerprint: "0".repeat(64), expires_unix_ms: Date.now() + 60_000 }), // prettier-ignore
+        "only the provider may grant a feedback stream",
+      ],
+      RevokeFeedback: [
+        () => stolen.revokeFeedback("stolen"),
+        "only the provider may revoke a feedback stream",
+      ],
     };
     const rpcs = Object.keys(loadAgentApi().service);
     assert.deepEqual(
@@ -145,8 +154,14 @@ describe("roles: another host's agent certificate against a real agent (lab secr
     assert.equal((await provider.getPersona()).has_snapshot, false, "no apply ever reached the host");
   });
 
-  it("lets an agent certificate open only its own feedback stream: one peer, its own address, 10 probes", async () => {
+  it("lets an agent certificate open only its own feedback stream, once granted: one peer, its own address, 10 probes", async () => {
     const h1 = lab!.source.address;
+    const fp = createHash("sha256").update(new X509Certificate(await readFile(join(lab!.dir, "h1.pem"))).raw).digest("hex"); // prettier-ignore
+    const ungranted = await refusal(stolen.streamMetrics({ peers: [{ name: "h1", address: h1 }], interval_ms: 100, probes_per_sample: 10, max_samples: 1 })); // prettier-ignore
+    assert.equal(ungranted.codeName, "PERMISSION_DENIED");
+    assert.equal(ungranted.message, `role 'agent' may not call StreamMetrics: no active session on this host granted feedback to certificate "agent h1" (sha256 ${fp})`); // prettier-ignore
+    // As the Migration provider does when h2 is a session's source and h1 its destination.
+    await provider.grantFeedback({ session_id: "roles", peer_fingerprint: fp, expires_unix_ms: Date.now() + 600_000 }); // prettier-ignore
     const viaConn = await localAddressTowards(lab!.destination.address);
     const own = [...new Set([viaConn, h1])].join(" or ");
     const rule = `an agent may only open its own feedback stream (one peer, its own address ${own}, at most 10 probes per sample)`;
@@ -175,6 +190,7 @@ describe("roles: another host's agent certificate against a real agent (lab secr
       assert.equal(err.codeName, "PERMISSION_DENIED", err.message);
       assert.equal(err.message, `role 'agent' may not call StreamMetrics ${what}: ${rule}`);
     }
+    assert.equal((await provider.revokeFeedback("roles")).revoked, true);
   });
 
   it("bounds requests and streams: each refusal names the field or resource and the limit", async () => {

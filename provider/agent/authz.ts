@@ -3,6 +3,9 @@
 // from the client certificate (URI SAN `urn:netpersona:role:<role>`, see provider/pki/roles.ts) and looks
 // the RPC up in RPC_POLICY; anything not listed there is refused. A refusal never reaches a handler: it is
 // PERMISSION_DENIED, logged like any request, with `{role, rpc}` in the `netpersona-error` metadata.
+// An agent certificate's feedback stream also needs a grant (feedback-grants.ts): the grant store is given
+// to the interceptor, never reached through a global.
+import { createHash } from "node:crypto";
 import { BlockList, isIP } from "node:net";
 
 import * as grpc from "@grpc/grpc-js";
@@ -10,6 +13,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ROLES, ipsInSubjectAltName, rolesInSubjectAltName, type Role } from "../pki/roles";
 import { AgentError, toServiceError } from "./errors";
 import { FEEDBACK_PROBES } from "./feedback-client";
+import { grantLapsed, type FeedbackGrantCheck } from "./feedback-grants";
 import { logRequest, type Log } from "./rpc";
 
 /** The caller as its certificate and connection show it. */
@@ -19,10 +23,17 @@ export interface Caller {
   name: string;
   /** The addresses that are the caller's own: the connection's source and the certificate's IP SANs. */
   own: string[];
+  /** SHA-256 of the certificate (DER), lower-case hex: what a feedback grant names. */
+  fingerprint: string;
 }
 
 /** A condition on the request: undefined allows it, a string is the refusal's reason. */
-type Condition = (req: unknown, caller: Caller, rpc: string) => string | undefined;
+type Condition = (
+  req: unknown,
+  caller: Caller,
+  rpc: string,
+  grants: FeedbackGrantCheck | undefined,
+) => string | undefined;
 
 interface RpcPolicy {
   /** The roles that may call the RPC: `true`, or a condition checked on every request message. */
@@ -33,12 +44,17 @@ interface RpcPolicy {
 
 const CHANGE = "only the provider may change a host";
 
+const noGrant = (caller: Caller, rpc: string) =>
+  `role 'agent' may not call ${rpc}: no active session on this host granted feedback to certificate ${caller.name} (sha256 ${caller.fingerprint})`;
+
 /** An agent's certificate may open StreamMetrics only as the feedback stream a session's destination opens
- *  to its source: one peer, that peer the caller itself (the connection's source address or an IP SAN of
- *  its certificate), at most FEEDBACK_PROBES probes per sample. So a stolen agent key measures only the
- *  path back to the host it was stolen from: it reads nothing else and makes this host probe no third
- *  party. (The source holds no session record to check against: the session lives on the destination.) */
-export const ownFeedbackStream: Condition = (req, caller, rpc) => {
+ *  to its source, and only while a session asked for it: the provider granted feedback to that certificate
+ *  on this (source) agent (GrantFeedback, unexpired, not revoked). Then one peer, that peer the caller itself
+ *  (the connection's source address or an IP SAN of its certificate), at most FEEDBACK_PROBES probes per
+ *  sample. So an agent key (stolen, or of a deleted Agent) opens nothing here unless a running session
+ *  points at it, and even then measures only the path back to its own host. */
+export const ownFeedbackStream: Condition = (req, caller, rpc, grants) => {
+  if (!grants?.holding(caller.fingerprint)) return noGrant(caller, rpc);
   const r = req as { peers?: { address?: string }[]; probes_per_sample?: number };
   const peers = r.peers ?? [];
   const rule = `an agent may only open its own feedback stream (one peer, its own address ${caller.own.join(" or ")}, at most ${FEEDBACK_PROBES} probes per sample)`;
@@ -71,10 +87,12 @@ export const RPC_POLICY: Readonly<Record<string, RpcPolicy>> = {
   GetSession: { allow: { provider: true }, otherwise: "only the provider may read a host's sessions" },
   WatchSession: { allow: { provider: true }, otherwise: "only the provider may read a host's sessions" },
   Feedback: { allow: { provider: true }, otherwise: "only the provider may feed a session" },
+  GrantFeedback: { allow: { provider: true }, otherwise: "only the provider may grant a feedback stream" },
+  RevokeFeedback: { allow: { provider: true }, otherwise: "only the provider may revoke a feedback stream" },
   Discover: { allow: { provider: true }, otherwise: "only the provider may sample a host's flows" },
   StreamMetrics: {
     allow: { provider: true, monitoring: true, agent: ownFeedbackStream },
-    otherwise: "only the provider, monitoring and an agent's own feedback stream may",
+    otherwise: "only the provider, monitoring and an agent's granted feedback stream may",
   },
 };
 
@@ -123,7 +141,21 @@ export function callerOf(
     ...(remoteAddress ? [unmapped(remoteAddress)] : []),
     ...ipsInSubjectAltName(cert.subjectaltname),
   ];
-  return { caller: { role: role as Role, name, own: [...new Set(own)] } };
+  const fingerprint = createHash("sha256").update(cert.raw).digest("hex");
+  return { caller: { role: role as Role, name, own: [...new Set(own)], fingerprint } };
+}
+
+/** For a StreamMetrics call under way: the error that ends it when the caller is an agent whose feedback
+ *  grant was revoked or expired since the call was allowed; undefined while it may go on. */
+export function lapsedFeedback(
+  grants: FeedbackGrantCheck,
+  auth: ReturnType<grpc.ServerInterceptingCallInterface["getAuthContext"]>,
+): AgentError | undefined {
+  const who = callerOf(auth, undefined);
+  if ("refusal" in who || who.caller.role !== "agent") return undefined;
+  const c = who.caller;
+  if (grants.holding(c.fingerprint)) return undefined;
+  return grantLapsed(`role 'agent' may not call StreamMetrics any more: the feedback grant to certificate ${c.name} (sha256 ${c.fingerprint}) was revoked or has expired`); // prettier-ignore
 }
 
 /** The verdict before the request message is read: refused, or allowed with the condition (if any) that
@@ -143,8 +175,9 @@ export function authorize(
   return rule === true ? { caller: who.caller } : { caller: who.caller, condition: rule };
 }
 
-/** The server interceptor that enforces RPC_POLICY on every call. */
-export function authorizationInterceptor(log: Log): grpc.ServerInterceptor {
+/** The server interceptor that enforces RPC_POLICY on every call; `grants` answers whether an agent
+ *  certificate holds a feedback grant (without it, no agent stream is allowed). */
+export function authorizationInterceptor(log: Log, grants?: FeedbackGrantCheck): grpc.ServerInterceptor {
   return (method, call) => {
     const rpc = method.path.slice(method.path.lastIndexOf("/") + 1);
     const started = Date.now();
@@ -166,7 +199,7 @@ export function authorizationInterceptor(log: Log): grpc.ServerInterceptor {
           },
           onReceiveMessage: (message, nextMessage) => {
             if (refused || "refusal" in verdict) return;
-            const why = verdict.condition?.(message, verdict.caller, rpc);
+            const why = verdict.condition?.(message, verdict.caller, rpc, grants);
             if (why !== undefined) refuse(why, verdict.caller.role);
             else nextMessage(message);
           },

@@ -1,5 +1,8 @@
 // A typed client of the agent API over mutual TLS, for the Pulumi provider and for agents calling each other
 // (feedback). Promise methods with a deadline on every call; errors arrive as AgentError (status code + details).
+import { createHash } from "node:crypto";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+
 import * as grpc from "@grpc/grpc-js";
 
 import { loadAgentApi } from "../proto/load";
@@ -13,10 +16,13 @@ import type { FeedbackAck__Output } from "../proto/gen/netpersona/agent/v1/Feedb
 import type { FeedbackReport } from "../proto/gen/netpersona/agent/v1/FeedbackReport";
 import type { GetInfoResponse__Output } from "../proto/gen/netpersona/agent/v1/GetInfoResponse";
 import type { GetPersonaResponse__Output } from "../proto/gen/netpersona/agent/v1/GetPersonaResponse";
+import type { GrantFeedbackRequest } from "../proto/gen/netpersona/agent/v1/GrantFeedbackRequest";
+import type { GrantFeedbackResponse__Output } from "../proto/gen/netpersona/agent/v1/GrantFeedbackResponse";
 import type { MetricsSample__Output } from "../proto/gen/netpersona/agent/v1/MetricsSample";
 import type { Persona } from "../proto/gen/netpersona/agent/v1/Persona";
 import type { PlanStep__Output } from "../proto/gen/netpersona/agent/v1/PlanStep";
 import type { RestoreSnapshotResponse__Output } from "../proto/gen/netpersona/agent/v1/RestoreSnapshotResponse";
+import type { RevokeFeedbackResponse__Output } from "../proto/gen/netpersona/agent/v1/RevokeFeedbackResponse";
 import type { RollbackApplyResponse__Output } from "../proto/gen/netpersona/agent/v1/RollbackApplyResponse";
 import type { Session__Output } from "../proto/gen/netpersona/agent/v1/Session";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
@@ -37,6 +43,9 @@ export interface ConnectOptions {
   serverName?: string;
   /** Deadline of unary calls without their own (default 30 s). */
   deadlineMs?: number;
+  /** Keep the certificate the agent presents (`serverCertificateSha256()`). Off by default: the check that
+   *  keeps it is a function of this connection, so its channel shares no connection with others. */
+  keepServerCertificate?: boolean;
 }
 
 export interface CallOptions {
@@ -51,7 +60,16 @@ export class AgentConnection {
   constructor(
     readonly raw: AgentClient,
     private readonly defaultDeadlineMs: number,
+    private readonly seenCertificate: () => Buffer | undefined = () => undefined,
   ) {}
+
+  /** SHA-256 (lower-case hex) of the certificate the agent presented in the last TLS handshake (after a first
+   *  call or `ready()`; connected with `keepServerCertificate`): the agent's own certificate, the one it also
+   *  uses as a client towards other agents (daemon-sessions.ts: one TLS pair for both). */
+  serverCertificateSha256(): string | undefined {
+    const der = this.seenCertificate();
+    return der && createHash("sha256").update(der).digest("hex");
+  }
 
   private unary<Req, Res>(method: keyof AgentClient, req: Req, o: CallOptions = {}): Promise<Res> {
     const deadline = new Date(Date.now() + (o.deadlineMs ?? this.defaultDeadlineMs));
@@ -114,6 +132,12 @@ export class AgentConnection {
   abortSession(req: AbortSessionRequest, o?: CallOptions): Promise<Session__Output> {
     return this.unary("AbortSession", req, o);
   }
+  grantFeedback(req: GrantFeedbackRequest, o?: CallOptions): Promise<GrantFeedbackResponse__Output> {
+    return this.unary("GrantFeedback", req, o);
+  }
+  revokeFeedback(sessionId: string, o?: CallOptions): Promise<RevokeFeedbackResponse__Output> {
+    return this.unary("RevokeFeedback", { session_id: sessionId }, o);
+  }
 
   /** Samples until `max_samples` or until the loop breaks (which cancels the call). No deadline by default. */
   streamMetrics(req: StreamMetricsRequest, o: CallOptions = {}): AsyncIterable<MetricsSample__Output> {
@@ -148,10 +172,19 @@ export class AgentConnection {
 
 /** Connects (lazily: the first call or `ready()` does the TLS handshake) to an agent over mutual TLS. */
 export function connectAgent(o: ConnectOptions): AgentConnection {
+  let seen: Buffer | undefined;
+  // Node's own check of the server's name, keeping the certificate it passed (grpc-js calls this with the
+  // overridden name when `serverName` is set).
+  const checkAndKeep = (host: string, cert: PeerCertificate) => {
+    const err = checkServerIdentity(host, cert);
+    if (!err) seen = cert.raw;
+    return err;
+  };
   const creds = grpc.credentials.createSsl(
     Buffer.from(o.caPem),
     Buffer.from(o.keyPem),
     Buffer.from(o.certPem),
+    o.keepServerCertificate ? { checkServerIdentity: checkAndKeep } : {},
   );
   const options: grpc.ClientOptions = {};
   if (o.serverName) {
@@ -159,5 +192,5 @@ export function connectAgent(o: ConnectOptions): AgentConnection {
     options["grpc.default_authority"] = o.serverName;
   }
   const { Client } = loadAgentApi();
-  return new AgentConnection(new Client(o.endpoint, creds, options), o.deadlineMs ?? 30_000);
+  return new AgentConnection(new Client(o.endpoint, creds, options), o.deadlineMs ?? 30_000, () => seen);
 }

@@ -39,6 +39,10 @@ export const LIMITS = {
   pmtuCacheEntries: 64,
   /** A kept path-MTU result is dropped this long after it was measured (a live peer is re-measured sooner). */
   pmtuCacheTtlMs: 20 * 60_000,
+  /** Feedback grants (GrantFeedback) one agent keeps at once, expired ones not counted (pruned on each write). */
+  feedbackGrants: 64,
+  /** How far ahead a feedback grant may expire (s): a session's maximum duration plus a margin fits. */
+  feedbackGrantSeconds: 24 * 3600,
 } as const;
 
 /** Transport bounds of the agent's gRPC server (grpc-js server options): applied to every connection before

@@ -49,6 +49,9 @@ export function sessionHandlers(deps: {
   runner?: SessionRunner;
   metrics?: MetricsSource;
   discovery?: DiscoverySource;
+  /** For a StreamMetrics call under way: the error that ends it once its caller may no longer stream (an
+   *  agent whose feedback grant was revoked or expired), checked before each sample. */
+  lapsed?: (call: grpc.ServerWritableStream<unknown, unknown>) => AgentError | undefined;
 }): Pick<
   AgentHandlers,
   "StreamMetrics" | "Discover" | "StartSession" | "GetSession" | "WatchSession" | "AbortSession" | "Feedback"
@@ -217,6 +220,8 @@ export function sessionHandlers(deps: {
         if (req.interval_ms < 100) failures.push({ property: "interval_ms", reason: "must be at least 100" });
         if (failures.length > 0) throw invalidArgument(failures);
         for (let seq = 1; req.max_samples === 0 || seq <= req.max_samples; seq++) {
+          const lapsed = deps.lapsed?.(call);
+          if (lapsed) throw lapsed;
           const sample = await deps.metrics.sample(req.peers, Math.max(1, req.probes_per_sample), signal);
           if (signal.aborted) return;
           await write(call, { ...sample, seq, time_unix_ms: Date.now() });

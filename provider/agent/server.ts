@@ -10,8 +10,9 @@ import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
 import type { Persona__Output as WirePersonaOut } from "../proto/gen/netpersona/agent/v1/Persona";
 import type { PlanStep } from "./host/api";
 import type { HostController } from "./host/api";
-import { authorizationInterceptor } from "./authz";
+import { authorizationInterceptor, lapsedFeedback } from "./authz";
 import { invalidArgument } from "./errors";
+import { FeedbackGrants, grantHandlers } from "./feedback-grants";
 import { capabilities, hostName, listInterfaces } from "./info";
 import { serverOptions } from "./limits";
 import { callerOf, type SafeApplyConfig } from "./persona-probes";
@@ -41,6 +42,8 @@ export interface AgentServer {
   readonly server: grpc.Server;
   readonly personas: PersonaService;
   readonly sessions: SessionStore;
+  /** Which destination agents may open their feedback stream here (GrantFeedback). */
+  readonly grants: FeedbackGrants;
   /** Binds `address` (host:port, port 0 picks one) with `credentials`; resolves to the bound port. */
   listen(address: string, credentials: grpc.ServerCredentials): Promise<number>;
   /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts them. */
@@ -64,6 +67,8 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
     await opts.sessionRunner?.forget?.(id);
   };
   await personas.resume();
+  const grants = new FeedbackGrants(opts.store);
+  await grants.prune(); // those that expired while the agent was down
 
   const runtime = async () => {
     const mem = process.memoryUsage();
@@ -152,17 +157,21 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
       runner: opts.sessionRunner,
       metrics: opts.metrics,
       discovery: opts.discovery,
+      lapsed: (call) => lapsedFeedback(grants, call.getAuthContext()),
     }),
+    ...grantHandlers(log, grants),
   };
 
   // Every call, unary or streaming, passes the role check in authz.ts before any handler runs.
-  const server = new grpc.Server({ ...serverOptions(), interceptors: [authorizationInterceptor(log)] });
+  const interceptors = [authorizationInterceptor(log, grants)];
+  const server = new grpc.Server({ ...serverOptions(), interceptors });
   server.addService(loadAgentApi().service, handlers);
 
   return {
     server,
     personas,
     sessions,
+    grants,
     listen: (address, credentials) =>
       new Promise((resolve, reject) => {
         server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Persona } from "../persona/schema";
 import type { HostSnapshot } from "./host/api";
 import { writeFileAtomic } from "./host/atomic";
+import type { FeedbackGrantRecord } from "./feedback-grants";
 import type { SessionRecord } from "./sessions";
 
 export const STATE_FILE = "state.json";
@@ -35,6 +36,8 @@ export interface AgentState {
    *  now live in the safe-apply journal (`applies/`), never here. */
   pending?: { id: string; snapshot: HostSnapshot };
   sessions: Record<string, SessionRecord>;
+  /** Feedback grants by session id (see feedback-grants.ts): certificate fingerprints and expiry times only. */
+  feedbackGrants?: Record<string, FeedbackGrantRecord>;
 }
 
 function emptyState(): AgentState {

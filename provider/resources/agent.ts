@@ -106,14 +106,19 @@ export interface AgentReach {
   clientKeyPem: string;
 }
 
-/** An mTLS connection to the agent (lazy: nothing is sent until the first call). */
-export async function connectTo(i: AgentReach): Promise<AgentConnection> {
+/** An mTLS connection to the agent (lazy: nothing is sent until the first call). With
+ *  `keepServerCertificate`, the certificate the agent presents is kept (a Migration grants feedback to it). */
+export async function connectTo(
+  i: AgentReach,
+  o: { keepServerCertificate?: boolean } = {},
+): Promise<AgentConnection> {
   const { connectAgent } = await import("../agent/client");
   return connectAgent({
     endpoint: i.endpoint,
     caPem: i.caCertPem,
     certPem: i.clientCertPem,
     keyPem: i.clientKeyPem,
+    ...o,
   });
 }
 
@@ -122,8 +127,9 @@ export async function waitForAgent(
   i: AgentReach,
   name: string,
   timeoutMs = 30_000,
+  o: { keepServerCertificate?: boolean } = {},
 ): Promise<{ conn: AgentConnection; info: Awaited<ReturnType<AgentConnection["getInfo"]>> }> {
-  const conn = await connectTo(i);
+  const conn = await connectTo(i, o);
   const deadline = Date.now() + timeoutMs;
   let last: Error | undefined;
   for (let attempt = 1; Date.now() < deadline; attempt++) {

@@ -10,11 +10,13 @@ import { isDeepStrictEqual } from "node:util";
 import type * as pulumi from "@pulumi/pulumi";
 
 import type { AgentConnection } from "../agent/client";
+import type { AgentError } from "../agent/errors";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
 import { PACKAGE_VERSION, VERSION_KEY, knownDiffers, normalisedKnown, progress, userInputs } from "./common";
 import { waitForAgent } from "./agent";
+import { grantFeedback, revokeFeedback } from "./migration-feedback";
 import { migrationInputsSchema, type MigrationInputs } from "./migration-schema";
 
 export const MIGRATION_SECRETS = ["source", "destination", "transfer"] as const;
@@ -208,14 +210,24 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     target = v.value;
   }
   const personas = { source: persona, target };
-  const { conn } = await waitForAgent(i.destination, name);
+  // The destination's certificate as it presents it: the one its feedback stream to the source will carry.
+  const { conn } = await waitForAgent(i.destination, name, 30_000, { keepServerCertificate: true });
   const abort = new AbortController();
+  // The source lets the destination stream its feedback only under a grant, given before the session starts
+  // (and again when a re-run finds the session running: same id, the grant is replaced).
+  let sessionId: string | undefined;
+  const begin = async (attempt: number) => {
+    sessionId = sessionIdOf(i, attempt);
+    await grantFeedback(i.source, conn, sessionId, policy.maxDurationMs, name);
+    return start(conn, i, personas, policy, attempt, personaToWire);
+  };
   try {
     let attempt = 1;
-    let session = await start(conn, i, personas, policy, attempt, personaToWire);
+    let session = await begin(attempt);
     while (FINAL.has(session.state) && !session.converged) {
       progress(name, `session ${session.id} ended ${session.state} earlier: starting a new attempt`);
-      session = await start(conn, i, personas, policy, ++attempt, personaToWire);
+      await revokeFeedback(i.source, session.id, name);
+      session = await begin(++attempt);
     }
     const shadow = target ? "shadow persona starts as the target" : "shadow persona mirrors the source";
     progress(name, `session ${session.id} on ${i.destination.endpoint}: ${shadow}; blending`);
@@ -259,6 +271,14 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     };
   } finally {
     abort.abort();
+    // The grant ends with the session (converged, rolled back, failed, aborted, or never started). A session
+    // that may still run (the provider lost its stream) keeps it: a re-run follows the session, grants again.
+    if (sessionId) {
+      const s = await conn.getSession(sessionId).catch((e: AgentError) => e);
+      const ended = s instanceof Error ? s.codeName === "NOT_FOUND" : FINAL.has(s.state);
+      if (ended) await revokeFeedback(i.source, sessionId, name);
+      else progress(name, `feedback: session ${sessionId} may still run: its grant on the source stays until it expires`); // prettier-ignore
+    }
     conn.close();
   }
 }
@@ -435,5 +455,6 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     } finally {
       conn.close();
     }
+    await revokeFeedback(i.source, id, name); // normally gone when the session ended: best effort
   },
 };

@@ -15,6 +15,7 @@ import type { DiscoverRequest as _netpersona_agent_v1_DiscoverRequest, DiscoverR
 import type { DiscoverResponse as _netpersona_agent_v1_DiscoverResponse, DiscoverResponse__Output as _netpersona_agent_v1_DiscoverResponse__Output } from './netpersona/agent/v1/DiscoverResponse';
 import type { Dns as _netpersona_agent_v1_Dns, Dns__Output as _netpersona_agent_v1_Dns__Output } from './netpersona/agent/v1/Dns';
 import type { FeedbackAck as _netpersona_agent_v1_FeedbackAck, FeedbackAck__Output as _netpersona_agent_v1_FeedbackAck__Output } from './netpersona/agent/v1/FeedbackAck';
+import type { FeedbackGrant as _netpersona_agent_v1_FeedbackGrant, FeedbackGrant__Output as _netpersona_agent_v1_FeedbackGrant__Output } from './netpersona/agent/v1/FeedbackGrant';
 import type { FeedbackReport as _netpersona_agent_v1_FeedbackReport, FeedbackReport__Output as _netpersona_agent_v1_FeedbackReport__Output } from './netpersona/agent/v1/FeedbackReport';
 import type { FieldChange as _netpersona_agent_v1_FieldChange, FieldChange__Output as _netpersona_agent_v1_FieldChange__Output } from './netpersona/agent/v1/FieldChange';
 import type { FlowFeatures as _netpersona_agent_v1_FlowFeatures, FlowFeatures__Output as _netpersona_agent_v1_FlowFeatures__Output } from './netpersona/agent/v1/FlowFeatures';
@@ -24,6 +25,8 @@ import type { GetInfoResponse as _netpersona_agent_v1_GetInfoResponse, GetInfoRe
 import type { GetPersonaRequest as _netpersona_agent_v1_GetPersonaRequest, GetPersonaRequest__Output as _netpersona_agent_v1_GetPersonaRequest__Output } from './netpersona/agent/v1/GetPersonaRequest';
 import type { GetPersonaResponse as _netpersona_agent_v1_GetPersonaResponse, GetPersonaResponse__Output as _netpersona_agent_v1_GetPersonaResponse__Output } from './netpersona/agent/v1/GetPersonaResponse';
 import type { GetSessionRequest as _netpersona_agent_v1_GetSessionRequest, GetSessionRequest__Output as _netpersona_agent_v1_GetSessionRequest__Output } from './netpersona/agent/v1/GetSessionRequest';
+import type { GrantFeedbackRequest as _netpersona_agent_v1_GrantFeedbackRequest, GrantFeedbackRequest__Output as _netpersona_agent_v1_GrantFeedbackRequest__Output } from './netpersona/agent/v1/GrantFeedbackRequest';
+import type { GrantFeedbackResponse as _netpersona_agent_v1_GrantFeedbackResponse, GrantFeedbackResponse__Output as _netpersona_agent_v1_GrantFeedbackResponse__Output } from './netpersona/agent/v1/GrantFeedbackResponse';
 import type { InterfaceInfo as _netpersona_agent_v1_InterfaceInfo, InterfaceInfo__Output as _netpersona_agent_v1_InterfaceInfo__Output } from './netpersona/agent/v1/InterfaceInfo';
 import type { InterfaceRates as _netpersona_agent_v1_InterfaceRates, InterfaceRates__Output as _netpersona_agent_v1_InterfaceRates__Output } from './netpersona/agent/v1/InterfaceRates';
 import type { KernelCapabilities as _netpersona_agent_v1_KernelCapabilities, KernelCapabilities__Output as _netpersona_agent_v1_KernelCapabilities__Output } from './netpersona/agent/v1/KernelCapabilities';
@@ -40,6 +43,8 @@ import type { Qos as _netpersona_agent_v1_Qos, Qos__Output as _netpersona_agent_
 import type { Recommendation as _netpersona_agent_v1_Recommendation, Recommendation__Output as _netpersona_agent_v1_Recommendation__Output } from './netpersona/agent/v1/Recommendation';
 import type { RestoreSnapshotRequest as _netpersona_agent_v1_RestoreSnapshotRequest, RestoreSnapshotRequest__Output as _netpersona_agent_v1_RestoreSnapshotRequest__Output } from './netpersona/agent/v1/RestoreSnapshotRequest';
 import type { RestoreSnapshotResponse as _netpersona_agent_v1_RestoreSnapshotResponse, RestoreSnapshotResponse__Output as _netpersona_agent_v1_RestoreSnapshotResponse__Output } from './netpersona/agent/v1/RestoreSnapshotResponse';
+import type { RevokeFeedbackRequest as _netpersona_agent_v1_RevokeFeedbackRequest, RevokeFeedbackRequest__Output as _netpersona_agent_v1_RevokeFeedbackRequest__Output } from './netpersona/agent/v1/RevokeFeedbackRequest';
+import type { RevokeFeedbackResponse as _netpersona_agent_v1_RevokeFeedbackResponse, RevokeFeedbackResponse__Output as _netpersona_agent_v1_RevokeFeedbackResponse__Output } from './netpersona/agent/v1/RevokeFeedbackResponse';
 import type { RollbackApplyRequest as _netpersona_agent_v1_RollbackApplyRequest, RollbackApplyRequest__Output as _netpersona_agent_v1_RollbackApplyRequest__Output } from './netpersona/agent/v1/RollbackApplyRequest';
 import type { RollbackApplyResponse as _netpersona_agent_v1_RollbackApplyResponse, RollbackApplyResponse__Output as _netpersona_agent_v1_RollbackApplyResponse__Output } from './netpersona/agent/v1/RollbackApplyResponse';
 import type { RouteHint as _netpersona_agent_v1_RouteHint, RouteHint__Output as _netpersona_agent_v1_RouteHint__Output } from './netpersona/agent/v1/RouteHint';
@@ -74,6 +79,7 @@ export interface ProtoGrpcType {
         DiscoverResponse: MessageTypeDefinition<_netpersona_agent_v1_DiscoverResponse, _netpersona_agent_v1_DiscoverResponse__Output>
         Dns: MessageTypeDefinition<_netpersona_agent_v1_Dns, _netpersona_agent_v1_Dns__Output>
         FeedbackAck: MessageTypeDefinition<_netpersona_agent_v1_FeedbackAck, _netpersona_agent_v1_FeedbackAck__Output>
+        FeedbackGrant: MessageTypeDefinition<_netpersona_agent_v1_FeedbackGrant, _netpersona_agent_v1_FeedbackGrant__Output>
         FeedbackReport: MessageTypeDefinition<_netpersona_agent_v1_FeedbackReport, _netpersona_agent_v1_FeedbackReport__Output>
         FieldChange: MessageTypeDefinition<_netpersona_agent_v1_FieldChange, _netpersona_agent_v1_FieldChange__Output>
         FlowFeatures: MessageTypeDefinition<_netpersona_agent_v1_FlowFeatures, _netpersona_agent_v1_FlowFeatures__Output>
@@ -83,6 +89,8 @@ export interface ProtoGrpcType {
         GetPersonaRequest: MessageTypeDefinition<_netpersona_agent_v1_GetPersonaRequest, _netpersona_agent_v1_GetPersonaRequest__Output>
         GetPersonaResponse: MessageTypeDefinition<_netpersona_agent_v1_GetPersonaResponse, _netpersona_agent_v1_GetPersonaResponse__Output>
         GetSessionRequest: MessageTypeDefinition<_netpersona_agent_v1_GetSessionRequest, _netpersona_agent_v1_GetSessionRequest__Output>
+        GrantFeedbackRequest: MessageTypeDefinition<_netpersona_agent_v1_GrantFeedbackRequest, _netpersona_agent_v1_GrantFeedbackRequest__Output>
+        GrantFeedbackResponse: MessageTypeDefinition<_netpersona_agent_v1_GrantFeedbackResponse, _netpersona_agent_v1_GrantFeedbackResponse__Output>
         InterfaceInfo: MessageTypeDefinition<_netpersona_agent_v1_InterfaceInfo, _netpersona_agent_v1_InterfaceInfo__Output>
         InterfaceRates: MessageTypeDefinition<_netpersona_agent_v1_InterfaceRates, _netpersona_agent_v1_InterfaceRates__Output>
         KernelCapabilities: MessageTypeDefinition<_netpersona_agent_v1_KernelCapabilities, _netpersona_agent_v1_KernelCapabilities__Output>
@@ -99,6 +107,8 @@ export interface ProtoGrpcType {
         Recommendation: MessageTypeDefinition<_netpersona_agent_v1_Recommendation, _netpersona_agent_v1_Recommendation__Output>
         RestoreSnapshotRequest: MessageTypeDefinition<_netpersona_agent_v1_RestoreSnapshotRequest, _netpersona_agent_v1_RestoreSnapshotRequest__Output>
         RestoreSnapshotResponse: MessageTypeDefinition<_netpersona_agent_v1_RestoreSnapshotResponse, _netpersona_agent_v1_RestoreSnapshotResponse__Output>
+        RevokeFeedbackRequest: MessageTypeDefinition<_netpersona_agent_v1_RevokeFeedbackRequest, _netpersona_agent_v1_RevokeFeedbackRequest__Output>
+        RevokeFeedbackResponse: MessageTypeDefinition<_netpersona_agent_v1_RevokeFeedbackResponse, _netpersona_agent_v1_RevokeFeedbackResponse__Output>
         RollbackApplyRequest: MessageTypeDefinition<_netpersona_agent_v1_RollbackApplyRequest, _netpersona_agent_v1_RollbackApplyRequest__Output>
         RollbackApplyResponse: MessageTypeDefinition<_netpersona_agent_v1_RollbackApplyResponse, _netpersona_agent_v1_RollbackApplyResponse__Output>
         RouteHint: MessageTypeDefinition<_netpersona_agent_v1_RouteHint, _netpersona_agent_v1_RouteHint__Output>

@@ -17,11 +17,15 @@ import type { GetInfoResponse as _netpersona_agent_v1_GetInfoResponse, GetInfoRe
 import type { GetPersonaRequest as _netpersona_agent_v1_GetPersonaRequest, GetPersonaRequest__Output as _netpersona_agent_v1_GetPersonaRequest__Output } from '../../../netpersona/agent/v1/GetPersonaRequest';
 import type { GetPersonaResponse as _netpersona_agent_v1_GetPersonaResponse, GetPersonaResponse__Output as _netpersona_agent_v1_GetPersonaResponse__Output } from '../../../netpersona/agent/v1/GetPersonaResponse';
 import type { GetSessionRequest as _netpersona_agent_v1_GetSessionRequest, GetSessionRequest__Output as _netpersona_agent_v1_GetSessionRequest__Output } from '../../../netpersona/agent/v1/GetSessionRequest';
+import type { GrantFeedbackRequest as _netpersona_agent_v1_GrantFeedbackRequest, GrantFeedbackRequest__Output as _netpersona_agent_v1_GrantFeedbackRequest__Output } from '../../../netpersona/agent/v1/GrantFeedbackRequest';
+import type { GrantFeedbackResponse as _netpersona_agent_v1_GrantFeedbackResponse, GrantFeedbackResponse__Output as _netpersona_agent_v1_GrantFeedbackResponse__Output } from '../../../netpersona/agent/v1/GrantFeedbackResponse';
 import type { MetricsSample as _netpersona_agent_v1_MetricsSample, MetricsSample__Output as _netpersona_agent_v1_MetricsSample__Output } from '../../../netpersona/agent/v1/MetricsSample';
 import type { PlanPersonaRequest as _netpersona_agent_v1_PlanPersonaRequest, PlanPersonaRequest__Output as _netpersona_agent_v1_PlanPersonaRequest__Output } from '../../../netpersona/agent/v1/PlanPersonaRequest';
 import type { PlanPersonaResponse as _netpersona_agent_v1_PlanPersonaResponse, PlanPersonaResponse__Output as _netpersona_agent_v1_PlanPersonaResponse__Output } from '../../../netpersona/agent/v1/PlanPersonaResponse';
 import type { RestoreSnapshotRequest as _netpersona_agent_v1_RestoreSnapshotRequest, RestoreSnapshotRequest__Output as _netpersona_agent_v1_RestoreSnapshotRequest__Output } from '../../../netpersona/agent/v1/RestoreSnapshotRequest';
 import type { RestoreSnapshotResponse as _netpersona_agent_v1_RestoreSnapshotResponse, RestoreSnapshotResponse__Output as _netpersona_agent_v1_RestoreSnapshotResponse__Output } from '../../../netpersona/agent/v1/RestoreSnapshotResponse';
+import type { RevokeFeedbackRequest as _netpersona_agent_v1_RevokeFeedbackRequest, RevokeFeedbackRequest__Output as _netpersona_agent_v1_RevokeFeedbackRequest__Output } from '../../../netpersona/agent/v1/RevokeFeedbackRequest';
+import type { RevokeFeedbackResponse as _netpersona_agent_v1_RevokeFeedbackResponse, RevokeFeedbackResponse__Output as _netpersona_agent_v1_RevokeFeedbackResponse__Output } from '../../../netpersona/agent/v1/RevokeFeedbackResponse';
 import type { RollbackApplyRequest as _netpersona_agent_v1_RollbackApplyRequest, RollbackApplyRequest__Output as _netpersona_agent_v1_RollbackApplyRequest__Output } from '../../../netpersona/agent/v1/RollbackApplyRequest';
 import type { RollbackApplyResponse as _netpersona_agent_v1_RollbackApplyResponse, RollbackApplyResponse__Output as _netpersona_agent_v1_RollbackApplyResponse__Output } from '../../../netpersona/agent/v1/RollbackApplyResponse';
 import type { Session as _netpersona_agent_v1_Session, Session__Output as _netpersona_agent_v1_Session__Output } from '../../../netpersona/agent/v1/Session';
@@ -124,6 +128,23 @@ export interface AgentClient extends grpc.Client {
   getSession(argument: _netpersona_agent_v1_GetSessionRequest, callback: grpc.requestCallback<_netpersona_agent_v1_Session__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Provider only, on a session's source agent: lets the destination agent's certificate open its feedback
+   * stream (StreamMetrics towards itself) here until the grant expires. Idempotent by session_id.
+   */
+  GrantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  GrantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  GrantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  GrantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Provider only, on a session's source agent: lets the destination agent's certificate open its feedback
+   * stream (StreamMetrics towards itself) here until the grant expires. Idempotent by session_id.
+   */
+  grantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  grantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  grantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  grantFeedback(argument: _netpersona_agent_v1_GrantFeedbackRequest, callback: grpc.requestCallback<_netpersona_agent_v1_GrantFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Dry run: the steps ApplyPersona would take.
    */
   PlanPersona(argument: _netpersona_agent_v1_PlanPersonaRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_PlanPersonaResponse__Output>): grpc.ClientUnaryCall;
@@ -152,6 +173,21 @@ export interface AgentClient extends grpc.Client {
   restoreSnapshot(argument: _netpersona_agent_v1_RestoreSnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_RestoreSnapshotResponse__Output>): grpc.ClientUnaryCall;
   restoreSnapshot(argument: _netpersona_agent_v1_RestoreSnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RestoreSnapshotResponse__Output>): grpc.ClientUnaryCall;
   restoreSnapshot(argument: _netpersona_agent_v1_RestoreSnapshotRequest, callback: grpc.requestCallback<_netpersona_agent_v1_RestoreSnapshotResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Provider only: ends a session's grant (revoked: false when there was none).
+   */
+  RevokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  RevokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  RevokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  RevokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Provider only: ends a session's grant (revoked: false when there was none).
+   */
+  revokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  revokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  revokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
+  revokeFeedback(argument: _netpersona_agent_v1_RevokeFeedbackRequest, callback: grpc.requestCallback<_netpersona_agent_v1_RevokeFeedbackResponse__Output>): grpc.ClientUnaryCall;
   
   RollbackApply(argument: _netpersona_agent_v1_RollbackApplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_netpersona_agent_v1_RollbackApplyResponse__Output>): grpc.ClientUnaryCall;
   RollbackApply(argument: _netpersona_agent_v1_RollbackApplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_netpersona_agent_v1_RollbackApplyResponse__Output>): grpc.ClientUnaryCall;
@@ -213,6 +249,12 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   GetSession: grpc.handleUnaryCall<_netpersona_agent_v1_GetSessionRequest__Output, _netpersona_agent_v1_Session>;
   
   /**
+   * Provider only, on a session's source agent: lets the destination agent's certificate open its feedback
+   * stream (StreamMetrics towards itself) here until the grant expires. Idempotent by session_id.
+   */
+  GrantFeedback: grpc.handleUnaryCall<_netpersona_agent_v1_GrantFeedbackRequest__Output, _netpersona_agent_v1_GrantFeedbackResponse>;
+  
+  /**
    * Dry run: the steps ApplyPersona would take.
    */
   PlanPersona: grpc.handleUnaryCall<_netpersona_agent_v1_PlanPersonaRequest__Output, _netpersona_agent_v1_PlanPersonaResponse>;
@@ -221,6 +263,11 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
    * Puts the host back as it was before the first persona (the pre-persona snapshot).
    */
   RestoreSnapshot: grpc.handleUnaryCall<_netpersona_agent_v1_RestoreSnapshotRequest__Output, _netpersona_agent_v1_RestoreSnapshotResponse>;
+  
+  /**
+   * Provider only: ends a session's grant (revoked: false when there was none).
+   */
+  RevokeFeedback: grpc.handleUnaryCall<_netpersona_agent_v1_RevokeFeedbackRequest__Output, _netpersona_agent_v1_RevokeFeedbackResponse>;
   
   RollbackApply: grpc.handleUnaryCall<_netpersona_agent_v1_RollbackApplyRequest__Output, _netpersona_agent_v1_RollbackApplyResponse>;
   
@@ -241,8 +288,10 @@ export interface AgentDefinition extends grpc.ServiceDefinition {
   GetInfo: MethodDefinition<_netpersona_agent_v1_GetInfoRequest, _netpersona_agent_v1_GetInfoResponse, _netpersona_agent_v1_GetInfoRequest__Output, _netpersona_agent_v1_GetInfoResponse__Output>
   GetPersona: MethodDefinition<_netpersona_agent_v1_GetPersonaRequest, _netpersona_agent_v1_GetPersonaResponse, _netpersona_agent_v1_GetPersonaRequest__Output, _netpersona_agent_v1_GetPersonaResponse__Output>
   GetSession: MethodDefinition<_netpersona_agent_v1_GetSessionRequest, _netpersona_agent_v1_Session, _netpersona_agent_v1_GetSessionRequest__Output, _netpersona_agent_v1_Session__Output>
+  GrantFeedback: MethodDefinition<_netpersona_agent_v1_GrantFeedbackRequest, _netpersona_agent_v1_GrantFeedbackResponse, _netpersona_agent_v1_GrantFeedbackRequest__Output, _netpersona_agent_v1_GrantFeedbackResponse__Output>
   PlanPersona: MethodDefinition<_netpersona_agent_v1_PlanPersonaRequest, _netpersona_agent_v1_PlanPersonaResponse, _netpersona_agent_v1_PlanPersonaRequest__Output, _netpersona_agent_v1_PlanPersonaResponse__Output>
   RestoreSnapshot: MethodDefinition<_netpersona_agent_v1_RestoreSnapshotRequest, _netpersona_agent_v1_RestoreSnapshotResponse, _netpersona_agent_v1_RestoreSnapshotRequest__Output, _netpersona_agent_v1_RestoreSnapshotResponse__Output>
+  RevokeFeedback: MethodDefinition<_netpersona_agent_v1_RevokeFeedbackRequest, _netpersona_agent_v1_RevokeFeedbackResponse, _netpersona_agent_v1_RevokeFeedbackRequest__Output, _netpersona_agent_v1_RevokeFeedbackResponse__Output>
   RollbackApply: MethodDefinition<_netpersona_agent_v1_RollbackApplyRequest, _netpersona_agent_v1_RollbackApplyResponse, _netpersona_agent_v1_RollbackApplyRequest__Output, _netpersona_agent_v1_RollbackApplyResponse__Output>
   StartSession: MethodDefinition<_netpersona_agent_v1_StartSessionRequest, _netpersona_agent_v1_Session, _netpersona_agent_v1_StartSessionRequest__Output, _netpersona_agent_v1_Session__Output>
   StreamMetrics: MethodDefinition<_netpersona_agent_v1_StreamMetricsRequest, _netpersona_agent_v1_MetricsSample, _netpersona_agent_v1_StreamMetricsRequest__Output, _netpersona_agent_v1_MetricsSample__Output>
