@@ -28,7 +28,7 @@ class FakeHost implements HostController {
   async snapshot(): Promise<HostSnapshot> {
     return { live: structuredClone(this.live) };
   }
-  async readLive() {
+  async readCurrent() {
     return structuredClone(this.live);
   }
   async plan(p: Persona) {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 import type { Persona } from "../persona/schema";
 import { failedPrecondition, invalidArgument } from "./errors";
-import type { ApplyOutcome, HostController, HostSnapshot, LivePersona, PlanStep } from "./host/api";
+import type { ApplyOutcome, CurrentPersona, HostController, HostSnapshot, PlanStep } from "./host/api";
 import { probeSpec, timingLine, type Caller, type SafeApplyConfig } from "./persona-probes";
 import { ApplyJournal, describeResult, type ApplyMeta, type PendingView } from "./personas-journal";
 import type { SafeApplyEnv } from "./safe-apply/env";
@@ -82,7 +82,7 @@ export class PersonaService {
   }
 
   async get(): Promise<{
-    live: LivePersona;
+    live: CurrentPersona;
     current?: Persona;
     pending?: { id: string; persona: Persona; deadlineUnixMs: number };
     hasSnapshot: boolean;
@@ -90,7 +90,7 @@ export class PersonaService {
     const st = this.store.get();
     const p = this.inFlight;
     return {
-      live: await this.host.readLive(),
+      live: await this.host.readCurrent(),
       current: st.current,
       pending: p?.meta.kind === "persona" ? { id: p.id, persona: p.meta.persona, deadlineUnixMs: p.deadlineUnixMs } : undefined, // prettier-ignore
       hasSnapshot: st.preSnapshot !== undefined,
@@ -116,7 +116,7 @@ export class PersonaService {
       const atOnce = confirmTimeoutSeconds === 0;
       const meta: ApplyMeta = { kind: "persona", persona, atOnce };
       const r = await this.safe(meta, atOnce ? AT_ONCE_GUARD_MS : confirmTimeoutSeconds * 1000, caller);
-      const outcome = r.apply ?? { changed: false, steps: [], live: await this.host.readLive() };
+      const outcome = r.apply ?? { changed: false, steps: [], live: await this.host.readCurrent() };
       if (r.outcome === "unchanged" || atOnce) {
         if (r.outcome === "pending") await this.commit(r.applyId, "committed at once (no confirm timeout)");
         return { ...outcome, applyId: r.applyId, confirmDeadlineUnixMs: 0 };
@@ -138,32 +138,32 @@ export class PersonaService {
     });
   }
 
-  rollback(applyId: string): Promise<LivePersona> {
+  rollback(applyId: string): Promise<CurrentPersona> {
     return this.serial(async () => {
       this.pendingWithId(applyId);
       await rollbackApply(this.journal.dir, applyId, "agent", "rollback requested", this.env);
       await this.settled();
-      return this.host.readLive();
+      return this.host.readCurrent();
     });
   }
 
   /** Puts the host back as before the first persona (through safe apply, so the probes guard it too);
    *  afterwards the agent manages nothing. An apply awaiting confirmation is rolled back first. */
-  restore(caller: Caller = {}): Promise<{ restored: boolean; live: LivePersona }> {
+  restore(caller: Caller = {}): Promise<{ restored: boolean; live: CurrentPersona }> {
     return this.serial(async () => {
       const pre = this.store.get().preSnapshot;
-      if (!pre) return { restored: false, live: await this.host.readLive() };
+      if (!pre) return { restored: false, live: await this.host.readCurrent() };
       if (this.inFlight) {
         await rollbackApply(this.journal.dir, this.inFlight.id, "agent", "RestoreSnapshot requested", this.env); // prettier-ignore
         await this.settled();
       }
       const change = async (): Promise<ApplyOutcome> => {
         await this.host.restore(pre);
-        return { changed: true, steps: [], live: await this.host.readLive() };
+        return { changed: true, steps: [], live: await this.host.readCurrent() };
       };
       const r = await this.safe({ kind: "restore" }, AT_ONCE_GUARD_MS, caller, change);
       await this.commit(r.applyId, "pre-persona snapshot restored");
-      return { restored: true, live: await this.host.readLive() };
+      return { restored: true, live: await this.host.readCurrent() };
     });
   }
 

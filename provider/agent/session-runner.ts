@@ -66,7 +66,7 @@ const summary = (m: MetricsWindow): MetricsSummary => ({
 /** Restores the session-start snapshot and records the final event. */
 async function restoreAndEnd(r: Run, kind: string, state: SessionStateName, reason: string): Promise<void> {
   await r.o.host.restore(r.snapshot);
-  const live = await r.o.host.readLive().catch(() => undefined);
+  const live = await r.o.host.readCurrent().catch(() => undefined);
   r.log(`session ${r.ctx.session.id}: ${kind}: ${reason}`);
   await r.ctx.emit({
     kind,
@@ -182,7 +182,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
       if (rolledBack) {
         // The host goes back before the final event: a watcher that sees ROLLED_BACK finds it restored.
         await o.host.restore(r.snapshot);
-        const live = await o.host.readLive().catch(() => undefined);
+        const live = await o.host.readCurrent().catch(() => undefined);
         const restored = "; the session-start snapshot is restored";
         const events = d.events.map((e) => (e.kind === "rollback" ? { ...e, reason: `${e.reason}${restored}` } : e)); // prettier-ignore
         await emitDecision(r, { ...d, events }, summary(metrics), live);

@@ -1,9 +1,12 @@
 // The contract between the agent daemon (gRPC side) and the host controller (kernel side).
 // The daemon never touches the kernel itself; the host controller never speaks gRPC.
+// Words (nmstate's): *desired* is what a persona asks for; *current* is what the kernel has now; *merged* is
+// desired applied over current (what the kernel will have); *committed* is what the agent last confirmed.
 import type { Persona } from "../../persona/schema";
 
-/** What the kernel has now, for the fields a persona can manage, in the persona's own normalised shape. */
-export type LivePersona = Persona;
+/** The current persona: what the kernel has now, for the fields a persona can manage, in the persona's own
+ *  normalised shape. */
+export type CurrentPersona = Persona;
 
 /** One planned kernel change, for dry runs and for `pulumi preview`-style output. */
 export interface PlanStep {
@@ -19,8 +22,8 @@ export interface ApplyOutcome {
   /** False when the kernel already matched: nothing ran. */
   changed: boolean;
   steps: PlanStep[];
-  /** The live persona read back from the kernel after applying. */
-  live: LivePersona;
+  /** The current persona, read back from the kernel after applying (the wire's `live`). */
+  live: CurrentPersona;
 }
 
 /** An opaque, JSON-serialisable capture of every piece of kernel state a persona can touch. */
@@ -29,12 +32,12 @@ export type HostSnapshot = Record<string, unknown>;
 export interface HostController {
   /** Captures the state a persona can touch (routes, link MTUs, the agent's nft table, tc, resolv.conf). */
   snapshot(): Promise<HostSnapshot>;
-  /** Reads the live persona back from the kernel. */
-  readLive(): Promise<LivePersona>;
-  /** What `apply(persona)` would change, without changing anything. */
-  plan(persona: Persona): Promise<PlanStep[]>;
-  /** Applies the fields the persona sets, verifies by reading back, throws a VerifyError on mismatch. */
-  apply(persona: Persona): Promise<ApplyOutcome>;
+  /** Reads the current persona back from the kernel. */
+  readCurrent(): Promise<CurrentPersona>;
+  /** What `apply(desired)` would change, without changing anything. */
+  plan(desired: Persona): Promise<PlanStep[]>;
+  /** Applies the fields the desired persona sets, verifies by reading back, throws a VerifyError on mismatch. */
+  apply(desired: Persona): Promise<ApplyOutcome>;
   /** Puts the host back exactly as in `snap`. */
   restore(snap: HostSnapshot): Promise<void>;
 }

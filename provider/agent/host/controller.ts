@@ -1,19 +1,18 @@
-// The host controller: applies personas to the kernel of one host (the current namespace, or a named one
-// managed from outside), idempotently, verified by reading the kernel back.
-import { isIP } from "node:net";
-
+// The host controller: applies desired personas to the kernel of one host (this process's namespace, or a
+// named one managed from outside), idempotently: plan(desired, current), run, then verify by reading the
+// kernel back.
 import { QOS_CLASSES, personaSchema, type Persona } from "../../persona/schema";
 import { normalizePersona } from "../../persona/validate";
 import { checkIfname } from "../../util/names";
 import { VerifyError, type Action } from "./actions";
-import type { ApplyOutcome, HostController, HostSnapshot, LivePersona, PlanStep } from "./api";
+import type { ApplyOutcome, CurrentPersona, HostController, HostSnapshot, PlanStep } from "./api";
 import { sameDns, writeResolvDns } from "./dns";
 import { planCcSysctl, planLinkMtu } from "./links";
 import { renderNft, sameQos, writeNft, type QosState } from "./nft";
-import { planEcmp, planRoutes, type EcmpNexthop } from "./route-applier";
+import { checkEcmp, planEcmp, planRoutes, type EcmpNexthop } from "./route-applier";
 import { asSnapshot, restoreSnapshot, takeSnapshot } from "./snapshot";
-import { resolvedRuns, resolvedWant, writeResolved } from "./dns-resolved";
-import { egressDevices, livePersona, readKernelState, type DnsBackend, type KernelState } from "./state";
+import { resolvedDesired, resolvedRuns, writeResolved } from "./dns-resolved";
+import { currentPersona, egressDevices, readKernelState, type DnsBackend, type KernelState } from "./state";
 import { planHtb } from "./tc";
 
 export interface HostControllerOptions {
@@ -43,6 +42,9 @@ function fileAction(field: string, description: string, path: string, write: () 
   return { step: { field, description, command: ["write-file", path] }, run: write };
 }
 
+/** Plans the actions that take the kernel from `current` to the merged state. */
+type Planner = (current: KernelState) => Promise<Action[]>;
+
 export function createHostController(opts: HostControllerOptions = {}): NetpersonaHostController {
   const netns = opts.netns === undefined ? undefined : checkIfname("netns", opts.netns);
   const resolvConfPath =
@@ -61,21 +63,24 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
 
   async function dnsActions(
     dns: NonNullable<Persona["dns"]>,
-    st: KernelState,
-    p: Persona,
+    current: KernelState,
+    desired: Persona,
   ): Promise<Action[]> {
-    if (sameDns(st.dns, dns)) return [];
+    if (sameDns(current.dns, dns)) return [];
+    const servers = dns.servers.join(", ");
     if ((await dnsBackend()) === "file") {
-      const was = st.dns?.servers.length ? ` (was ${st.dns.servers.join(", ")})` : "";
-      return [fileAction("dns", `resolv.conf nameservers in order: ${dns.servers.join(", ")}${was}`, resolvConfPath, () => writeResolvDns(resolvConfPath, dns))]; // prettier-ignore
+      const was = current.dns?.servers.length ? ` (was ${current.dns.servers.join(", ")})` : "";
+      const write = () => writeResolvDns(resolvConfPath, dns);
+      return [fileAction("dns", `resolv.conf nameservers in order: ${servers}${was}`, resolvConfPath, write)];
     }
-    const link = egressDevices(p, st.routes)[0];
+    const link = egressDevices(desired, current.routes)[0];
     if (!link) throw new Error("dns: no egress link to set systemd-resolved servers on");
-    const want = resolvedWant(link, dns);
+    const resolved = resolvedDesired(link, dns);
+    const command = ["resolvectl", "dns", link, ...dns.servers];
     return [
       {
-        step: { field: "dns", description: `systemd-resolved on ${link}: ${dns.servers.join(", ")}`, command: ["resolvectl", "dns", link, ...dns.servers] }, // prettier-ignore
-        run: () => writeResolved(want),
+        step: { field: "dns", description: `systemd-resolved on ${link}: ${servers}`, command },
+        run: () => writeResolved(resolved),
       },
     ];
   }
@@ -83,13 +88,13 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
   async function qosActions(
     qos: Persona["qos"],
     share: number,
-    st: KernelState,
-    p: Persona,
+    current: KernelState,
+    desired: Persona,
   ): Promise<Action[]> {
-    const want: QosState | null = qos
+    const desiredNft: QosState | null = qos
       ? { class: qos.class, share, ...(qos.htbPriority !== undefined && { htbPriority: qos.htbPriority }) }
       : null;
-    const devs = qos?.htbPriority !== undefined ? egressDevices(p, st.routes) : [];
+    const devs = qos?.htbPriority !== undefined ? egressDevices(desired, current.routes) : [];
     if (qos?.htbPriority !== undefined && devs.length === 0) {
       throw new Error("qos.htbPriority: no egress device (no default route and no routes.preferredDevice)");
     }
@@ -97,52 +102,59 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
       devs.map((dev) => ({ dev, priority: qos?.htbPriority as number })),
       netns,
     );
-    if (!sameQos(st.nft, want)) {
-      const what = want
-        ? `mark ${want.share}% of flows DSCP ${QOS_CLASSES[want.class].name.toUpperCase()} (${want.class})${st.nft && st.nft !== "foreign" ? `, was ${QOS_CLASSES[st.nft.class].name.toUpperCase()} on ${st.nft.share}%` : ""}`
+    if (!sameQos(current.nft, desiredNft)) {
+      const dscp = (c: QosState["class"]) => QOS_CLASSES[c].name.toUpperCase();
+      const was =
+        current.nft && current.nft !== "foreign"
+          ? `, was ${dscp(current.nft.class)} on ${current.nft.share}%`
+          : "";
+      const what = desiredNft
+        ? `mark ${desiredNft.share}% of flows DSCP ${dscp(desiredNft.class)} (${desiredNft.class})${was}`
         : "remove table inet netpersona";
-      const script = renderNft(want);
+      const script = renderNft(desiredNft);
       actions.push({
         step: { field: "qos", description: what, command: ["nft", "-f", "-", "<<", script] },
-        run: () => writeNft(want, netns),
+        run: () => writeNft(desiredNft, netns),
       });
     }
     return actions;
   }
 
-  async function planActions(p: Persona, st: KernelState): Promise<Action[]> {
-    const actions = planRoutes(p, st.routes, netns);
-    if (p.mtu !== undefined && p.mtuScope !== "route") {
+  /** plan(desired, current): every action that takes the kernel from `current` to the merged state. */
+  async function planActions(desired: Persona, current: KernelState): Promise<Action[]> {
+    const actions = planRoutes(desired, current.routes, netns);
+    if (desired.mtu !== undefined && desired.mtuScope !== "route") {
       const devs = new Set([
-        ...egressDevices(p, st.routes),
-        ...(p.routes?.prefixes ?? []).flatMap((h) => h.dev ?? []),
+        ...egressDevices(desired, current.routes),
+        ...(desired.routes?.prefixes ?? []).flatMap((h) => h.dev ?? []),
       ]);
       if (devs.size === 0)
         throw new Error("mtu: no egress device to set the link MTU on; set routes.preferredDevice");
-      actions.push(
-        ...planLinkMtu(
-          [...devs].map((name) => ({ name, mtu: p.mtu as number })),
-          st.links,
-          netns,
-        ),
-      );
+      const mtus = [...devs].map((name) => ({ name, mtu: desired.mtu as number }));
+      actions.push(...planLinkMtu(mtus, current.links, netns));
     }
-    actions.push(...planCcSysctl(p.congestionControl, st.cc, netns));
-    if (p.qos) actions.push(...(await qosActions(p.qos, 100, st, p)));
-    if (p.dns) actions.push(...(await dnsActions(p.dns, st, p)));
+    actions.push(...planCcSysctl(desired.congestionControl, current.cc, netns));
+    if (desired.qos) actions.push(...(await qosActions(desired.qos, 100, current, desired)));
+    if (desired.dns) actions.push(...(await dnsActions(desired.dns, current, desired)));
     return actions;
   }
 
-  /** Runs `plan` against the live kernel, runs its actions, then re-plans: anything left is a verify failure. */
-  async function converge(plan: (st: KernelState) => Promise<Action[]>, p?: Persona): Promise<ApplyOutcome> {
-    const before = await readState();
-    const actions = await plan(before);
-    if (actions.length === 0) return { changed: false, steps: [], live: livePersona(before, p) };
-    for (const a of actions) await a.run();
-    const after = await readState();
-    const remaining = await plan(after);
+  /** verify(merged, current): re-plans over the kernel's current state read back after applying; any action
+   *  left means the kernel did not take the merged state. */
+  async function verify(merged: Planner, current: KernelState): Promise<void> {
+    const remaining = await merged(current);
     if (remaining.length > 0) throw new VerifyError(remaining.map((a) => a.step));
-    return { changed: true, steps: actions.map((a) => a.step), live: livePersona(after, p) };
+  }
+
+  /** Plans over the current kernel state, runs the actions, then verifies by reading the kernel back. */
+  async function converge(plan: Planner, desired?: Persona): Promise<ApplyOutcome> {
+    const current = await readState();
+    const actions = await plan(current);
+    if (actions.length === 0) return { changed: false, steps: [], live: currentPersona(current, desired) };
+    for (const a of actions) await a.run();
+    const applied = await readState();
+    await verify(plan, applied);
+    return { changed: true, steps: actions.map((a) => a.step), live: currentPersona(applied, desired) };
   }
 
   const validated = (persona: Persona) => normalizePersona(personaSchema.parse(persona));
@@ -151,32 +163,27 @@ export function createHostController(opts: HostControllerOptions = {}): Netperso
     netns,
     resolvConfPath,
     readState,
-    snapshot: async (): Promise<HostSnapshot> => ({ ...(await takeSnapshot(netns, resolvConfPath, await dnsBackend())) }), // prettier-ignore
+    snapshot: async (): Promise<HostSnapshot> => ({
+      ...(await takeSnapshot(netns, resolvConfPath, await dnsBackend())),
+    }),
     restore: async (snap: HostSnapshot) => restoreSnapshot(asSnapshot(snap)),
-    readLive: async (): Promise<LivePersona> => livePersona(await readState()),
+    readCurrent: async (): Promise<CurrentPersona> => currentPersona(await readState()),
     plan: async (persona: Persona): Promise<PlanStep[]> => {
-      const p = validated(persona);
-      return (await planActions(p, await readState())).map((a) => a.step);
+      const desired = validated(persona);
+      return (await planActions(desired, await readState())).map((a) => a.step);
     },
     apply: async (persona: Persona) => {
-      const p = validated(persona);
-      return converge((st) => planActions(p, st), p);
+      const desired = validated(persona);
+      return converge((current) => planActions(desired, current), desired);
     },
     applyQos: async (qos, sharePercent = 100) => {
       const q = qos ? validated({ mtuScope: "route", qos }).qos : undefined;
-      const p: Persona = { mtuScope: "route", ...(q && { qos: q }) };
-      return converge((st) => qosActions(q, sharePercent, st, p), p);
+      const desired: Persona = { mtuScope: "route", ...(q && { qos: q }) };
+      return converge((current) => qosActions(q, sharePercent, current, desired), desired);
     },
     applyEcmp: async (nexthops: EcmpNexthop[]) => {
-      if (nexthops.length < 1 || nexthops.length > 16) throw new Error("ecmp: give 1 to 16 nexthops");
-      for (const n of nexthops) {
-        if (isIP(n.via) !== 4) throw new Error(`ecmp: '${n.via}' is not an IPv4 gateway address`);
-        if (n.dev !== undefined) checkIfname("ecmp dev", n.dev);
-        if (!Number.isInteger(n.weight) || n.weight < 1 || n.weight > 256) {
-          throw new Error(`ecmp: weight ${n.weight} of ${n.via} must be a whole number from 1 to 256`);
-        }
-      }
-      return converge(async (st) => planEcmp(nexthops, st.routes, netns));
+      checkEcmp(nexthops);
+      return converge(async (current) => planEcmp(nexthops, current.routes, netns));
     },
   };
 }

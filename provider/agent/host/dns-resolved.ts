@@ -57,18 +57,18 @@ export function resolvedDns(r: ResolvedLink): Dns | undefined {
     : { servers: r.servers, search: r.domains, options: [] };
 }
 
-/** Argument vectors that give `link` these servers and domains (empty lists: `resolvectl revert`). */
-export function resolvedCommands(want: ResolvedLink): string[][] {
-  checkIfname("dns link", want.link);
-  if (want.servers.length === 0 && want.domains.length === 0) return [["resolvectl", "revert", want.link]];
+/** Argument vectors that give the link the desired servers and domains (empty lists: `resolvectl revert`). */
+export function resolvedCommands(desired: ResolvedLink): string[][] {
+  const link = checkIfname("dns link", desired.link);
+  if (desired.servers.length === 0 && desired.domains.length === 0) return [["resolvectl", "revert", link]];
   return [
-    ["resolvectl", "dns", want.link, ...want.servers],
-    ["resolvectl", "domain", want.link, ...want.domains],
+    ["resolvectl", "dns", link, ...desired.servers],
+    ["resolvectl", "domain", link, ...desired.domains],
   ];
 }
 
-/** The resolved settings a persona's DNS asks for, or an error for what resolved cannot do. */
-export function resolvedWant(link: string, dns: Dns): ResolvedLink {
+/** The resolved settings the desired persona's DNS asks for, or an error for what resolved cannot do. */
+export function resolvedDesired(link: string, dns: Dns): ResolvedLink {
   if (dns.options.length > 0) {
     throw new Error(
       `dns.options: systemd-resolved manages DNS on this host and has no resolv.conf options; remove dns.options (${dns.options.join(" ")})`,
@@ -77,6 +77,6 @@ export function resolvedWant(link: string, dns: Dns): ResolvedLink {
   return { link, servers: dns.servers, domains: dns.search };
 }
 
-export async function writeResolved(want: ResolvedLink): Promise<void> {
-  for (const argv of resolvedCommands(want)) await run(argv);
+export async function writeResolved(desired: ResolvedLink): Promise<void> {
+  for (const argv of resolvedCommands(desired)) await run(argv);
 }

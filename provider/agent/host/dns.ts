@@ -43,7 +43,9 @@ export function parseResolv(text: string): Dns | undefined {
       .split(/\s+/);
     if (words[0] === "nameserver" && words[1]) dns.servers.push(canonicalIp(words[1]));
     // The last `search` or `domain` line wins, as in the resolver.
-    if (words[0] === "search" || words[0] === "domain") dns.search = words.slice(1).map((d) => d.toLowerCase().replace(/\.$/, "")); // prettier-ignore
+    if (words[0] === "search" || words[0] === "domain") {
+      dns.search = words.slice(1).map((d) => d.toLowerCase().replace(/\.$/, ""));
+    }
     if (words[0] === "options") dns.options.push(...words.slice(1));
   }
   return dns.servers.length === 0 && dns.search.length === 0 && dns.options.length === 0 ? undefined : dns;
@@ -59,8 +61,8 @@ export function renderResolv(dns: Dns): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function sameDns(a: Dns | undefined, b: Dns | undefined): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+export function sameDns(current: Dns | undefined, desired: Dns | undefined): boolean {
+  return JSON.stringify(current ?? null) === JSON.stringify(desired ?? null);
 }
 
 export async function writeResolvDns(path: string, dns: Dns): Promise<void> {
@@ -69,15 +71,15 @@ export async function writeResolvDns(path: string, dns: Dns): Promise<void> {
 
 /** Puts the file back exactly as captured. */
 export async function restoreResolvFile(path: string, snap: ResolvFile): Promise<void> {
-  const cur = await readResolvFile(path);
-  if (JSON.stringify(cur) === JSON.stringify(snap)) return;
+  const current = await readResolvFile(path);
+  if (JSON.stringify(current) === JSON.stringify(snap)) return;
   if (snap.kind === "absent") {
     await rm(path, { force: true });
   } else if (snap.kind === "symlink") {
     await rm(path, { force: true });
     await symlink(snap.target, path);
   } else {
-    if (cur.kind === "symlink") await rm(path, { force: true });
+    if (current.kind === "symlink") await rm(path, { force: true });
     await writeFileAtomic(path, Buffer.from(snap.base64, "base64"), snap.mode);
     await chmod(path, snap.mode);
   }

@@ -4,4 +4,4 @@ export {
   type HostControllerOptions,
   type NetpersonaHostController,
 } from "./controller";
-export type { ApplyOutcome, HostController, HostSnapshot, LivePersona, PlanStep } from "./api";
+export type { ApplyOutcome, HostController, HostSnapshot, CurrentPersona, PlanStep } from "./api";

@@ -17,17 +17,20 @@ export async function readLinks(netns?: string): Promise<LinkMtu[]> {
   return links.map((l) => ({ name: l.ifname, mtu: l.mtu })).sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-/** Actions that set the MTU of each device in `want`. */
-export function planLinkMtu(want: readonly LinkMtu[], links: readonly LinkMtu[], netns?: string): Action[] {
+/** Actions that set the MTU of each device in `desired`; `current` is every link of the namespace. */
+export function planLinkMtu(
+  desired: readonly LinkMtu[],
+  current: readonly LinkMtu[],
+  netns?: string,
+): Action[] {
   const actions: Action[] = [];
-  for (const w of want) {
-    checkIfname("mtu device", w.name);
-    const cur = links.find((l) => l.name === w.name);
-    if (!cur) throw new Error(`mtu: device ${w.name} does not exist in this host`);
-    if (cur.mtu === w.mtu) continue;
-    actions.push(
-      commandAction("mtu", `link ${w.name} mtu ${cur.mtu} -> ${w.mtu}`, ["ip", "link", "set", "dev", w.name, "mtu", String(w.mtu)], netns), // prettier-ignore
-    );
+  for (const d of desired) {
+    checkIfname("mtu device", d.name);
+    const c = current.find((l) => l.name === d.name);
+    if (!c) throw new Error(`mtu: device ${d.name} does not exist in this host`);
+    if (c.mtu === d.mtu) continue;
+    const argv = ["ip", "link", "set", "dev", d.name, "mtu", String(d.mtu)];
+    actions.push(commandAction("mtu", `link ${d.name} mtu ${c.mtu} -> ${d.mtu}`, argv, netns));
   }
   return actions;
 }
@@ -62,21 +65,25 @@ export async function readCcSysctl(netns?: string): Promise<CcSysctl> {
   };
 }
 
-/** Whether the namespace default may go from the current value to `want` AND back again (so a restore can
+/** Whether the namespace default may go from the current value to `desired` AND back again (so a restore can
  *  undo it): always in the initial namespace; elsewhere the kernel refuses algorithms that are not allowed
  *  ("Operation not permitted"), so both must be in `tcp_allowed_congestion_control`. */
-export function ccSettable(cur: CcSysctl, want: string): boolean {
-  return cur.initNs || (cur.allowed.includes(want) && cur.allowed.includes(cur.value));
+export function ccSettable(current: CcSysctl, desired: string): boolean {
+  return current.initNs || (current.allowed.includes(desired) && current.allowed.includes(current.value));
 }
 
-export function planCcSysctl(want: string | undefined, cur: CcSysctl, netns?: string): Action[] {
-  if (want === undefined || cur.value === want || !ccSettable(cur, want)) return [];
-  if (!/^[a-z0-9_]+$/.test(want)) throw new Error(`congestionControl: '${want}' is not an algorithm name`);
+export function planCcSysctl(desired: string | undefined, current: CcSysctl, netns?: string): Action[] {
+  if (desired === undefined) return [];
+  if (!/^[a-z0-9_]+$/.test(desired)) {
+    throw new Error(`congestionControl: '${desired}' is not an algorithm name`);
+  }
+  // Not settable here: the per-route congctl carries the persona's algorithm instead.
+  if (current.value === desired || !ccSettable(current, desired)) return [];
   return [
     commandAction(
       "congestionControl",
-      `namespace default ${cur.value} -> ${want}`,
-      ["sysctl", "-w", `${CC_SYSCTL}=${want}`],
+      `namespace default ${current.value} -> ${desired}`,
+      ["sysctl", "-w", `${CC_SYSCTL}=${desired}`],
       netns,
     ),
   ];

@@ -14,11 +14,15 @@ export interface QosState {
   htbPriority?: number;
 }
 
-/** nft's DSCP symbols (it prints marks by name). */
-const DSCP_SYMBOLS: Record<string, number> = {
-  cs0: 0, cs1: 8, cs2: 16, cs3: 24, cs4: 32, cs5: 40, cs6: 48, cs7: 56, lephb: 1, ef: 46, va: 44,
-  af11: 10, af12: 12, af13: 14, af21: 18, af22: 20, af23: 22, af31: 26, af32: 28, af33: 30, af41: 34, af42: 36, af43: 38,
-}; // prettier-ignore
+/** nft's DSCP symbols (it prints marks by name): class selectors CSn = 8n (RFC 2474), assured forwarding
+ *  AFxy = 8x + 2y (RFC 2597), and EF, VOICE-ADMIT, LE. */
+const DSCP_SYMBOLS: Record<string, number> = Object.fromEntries([
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((n) => [`cs${n}`, 8 * n]),
+  ...[1, 2, 3, 4].flatMap((x) => [1, 2, 3].map((y) => [`af${x}${y}`, 8 * x + 2 * y])),
+  ["ef", 46],
+  ["va", 44],
+  ["lephb", 1],
+]);
 
 export function htbClassId(priority: number): string {
   return `${HTB_MAJOR}:${(0x10 + priority).toString(16)}`;
@@ -99,7 +103,13 @@ export async function readNft(netns?: string): Promise<QosState | null | "foreig
     if (/No such file or directory/.test(res.stderr)) return null;
     throw new Error(`nft list table inet ${NFT_TABLE} failed: ${res.stderr.trim()}`);
   }
-  const items = (JSON.parse(res.stdout) as { nftables: Json[] }).nftables;
+  return parseNft(res.stdout);
+}
+
+/** The agent's table from `nft -j list table inet netpersona`; `"foreign"` when it holds something the agent
+ *  did not write. */
+export function parseNft(json: string): QosState | "foreign" {
+  const items = (JSON.parse(json) as { nftables: Json[] }).nftables;
   const chains = items.filter((i) => i.chain).map((i) => i.chain as Json);
   const rules = items.filter((i) => i.rule).map((i) => parseRule(((i.rule as Json).expr as Json[]) ?? []));
   if (
@@ -125,7 +135,7 @@ export async function writeNft(q: QosState | null, netns?: string): Promise<void
   await run(["nft", "-f", "-"], { netns, input: renderNft(q) });
 }
 
-export function sameQos(a: QosState | null | "foreign", b: QosState | null): boolean {
-  if (a === "foreign") return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+export function sameQos(current: QosState | null | "foreign", desired: QosState | null): boolean {
+  if (current === "foreign") return false;
+  return JSON.stringify(current) === JSON.stringify(desired);
 }

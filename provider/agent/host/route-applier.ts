@@ -1,6 +1,10 @@
 // Routes, per-route congestion control and per-route MTU: the default route and the hinted prefixes.
-// Desired routes are computed from the live ones, so every attribute the persona does not set is kept.
-import type { Persona } from "../../persona/schema";
+// The merged routes are the desired persona applied over the current ones, so every attribute the persona does
+// not set is kept.
+import { isIP } from "node:net";
+
+import { ipFamily, type Persona } from "../../persona/schema";
+import { checkIfname } from "../../util/names";
 import { commandAction, type Action } from "./actions";
 import {
   NETPERSONA_PROTO,
@@ -11,39 +15,51 @@ import {
   type Route,
 } from "./routes";
 
-/** Sets the persona's congctl and `mtu lock` on a route's metrics. */
-function withPersonaMetrics(r: Route, p: Persona): Route {
+/** A default route the agent creates when there is none: IPv4, its own protocol, nothing else set. */
+const newDefault = (): Route => ({
+  family: 4,
+  type: "unicast",
+  dst: "default",
+  protocol: NETPERSONA_PROTO,
+  flags: [],
+  metrics: {},
+  locks: [],
+  unsupported: [],
+});
+
+/** Sets the desired persona's congctl and `mtu lock` on a route's metrics. */
+function withPersonaMetrics(r: Route, desired: Persona): Route {
   const metrics = { ...r.metrics };
   const locks = new Set(r.locks);
-  if (p.congestionControl) metrics.congctl = p.congestionControl;
-  if (p.mtu !== undefined && p.mtuScope !== "link") {
-    metrics.mtu = p.mtu;
+  if (desired.congestionControl) metrics.congctl = desired.congestionControl;
+  if (desired.mtu !== undefined && desired.mtuScope !== "link") {
+    metrics.mtu = desired.mtu;
     locks.add("mtu");
   }
   return { ...r, metrics, locks: [...locks].sort() };
 }
 
-function touchesDefault(p: Persona): boolean {
-  const r = p.routes;
+function touchesDefault(desired: Persona): boolean {
+  const r = desired.routes;
   return (
-    p.congestionControl !== undefined ||
-    (p.mtu !== undefined && p.mtuScope !== "link") ||
+    desired.congestionControl !== undefined ||
+    (desired.mtu !== undefined && desired.mtuScope !== "link") ||
     r?.preferredGateway !== undefined ||
     r?.preferredDevice !== undefined ||
     r?.metric !== undefined
   );
 }
 
-/** The default route the persona wants, or undefined when it leaves the default route alone. */
-export function desiredDefault(p: Persona, routes: readonly Route[]): Route | undefined {
-  if (!touchesDefault(p)) return undefined;
-  const cur = primaryDefault(routes);
-  const r = p.routes ?? { prefixes: [] };
+/** The merged default route (the desired persona over the current one), or undefined when the persona leaves
+ *  the default route alone. */
+export function mergedDefault(desired: Persona, current: readonly Route[]): Route | undefined {
+  if (!touchesDefault(desired)) return undefined;
+  const currentDefault = primaryDefault(current);
+  const r = desired.routes ?? { prefixes: [] };
   const moves = r.preferredGateway !== undefined || r.preferredDevice !== undefined;
-  if (!cur && !moves) return undefined; // no default route to carry congctl or mtu: the sysctl/link cover it
-  const base: Route = cur ?? {
-    family: 4, type: "unicast", dst: "default", protocol: NETPERSONA_PROTO, flags: [], metrics: {}, locks: [], unsupported: [],
-  }; // prettier-ignore
+  // No default route to carry congctl or mtu: the sysctl/link cover it.
+  if (!currentDefault && !moves) return undefined;
+  const base: Route = currentDefault ?? newDefault();
   const next: Route = { ...base, metric: r.metric ?? base.metric };
   if (moves) {
     const sameGateway = r.preferredGateway === undefined || r.preferredGateway === base.gateway;
@@ -52,22 +68,32 @@ export function desiredDefault(p: Persona, routes: readonly Route[]): Route | un
     if (next.dev !== base.dev) delete next.prefsrc;
     delete next.nexthops;
   }
-  return withPersonaMetrics(next, p);
+  return withPersonaMetrics(next, desired);
 }
 
-/** The hinted prefix routes the persona wants. */
-export function desiredPrefixes(p: Persona, routes: readonly Route[]): Route[] {
-  const hints = p.routes?.prefixes ?? [];
-  const def = desiredDefault(p, routes) ?? primaryDefault(routes);
+/** The merged hinted prefix routes: the desired persona's prefixes, sent through the preferred gateway or the
+ *  merged default's gateway (of the prefix's own family) when they name neither their own nor a device. */
+export function mergedPrefixes(desired: Persona, current: readonly Route[]): Route[] {
+  const hints = desired.routes?.prefixes ?? [];
+  const def = mergedDefault(desired, current) ?? primaryDefault(current);
   return hints.map((h) => {
-    const via = h.via ?? p.routes?.preferredGateway ?? (h.dev ? undefined : def?.gateway);
+    const family = h.prefix.includes(":") ? 6 : 4;
+    const ofFamily = (gw: string | undefined) =>
+      gw !== undefined && ipFamily(gw) === family ? gw : undefined;
+    if (h.via !== undefined && !ofFamily(h.via)) {
+      throw new Error(`routes.prefixes ${h.prefix}: via ${h.via} is not an IPv${family} address`);
+    }
+    const via =
+      h.via ?? ofFamily(desired.routes?.preferredGateway) ?? (h.dev ? undefined : ofFamily(def?.gateway));
     if (!via && !h.dev) {
       throw new Error(
-        `routes.prefixes ${h.prefix}: no gateway to send it to: set its 'via' or 'dev', or routes.preferredGateway`,
+        family === 6
+          ? `routes.prefixes ${h.prefix}: no IPv6 gateway to send it to: set its 'via' (an IPv6 address) or 'dev'`
+          : `routes.prefixes ${h.prefix}: no gateway to send it to: set its 'via' or 'dev', or routes.preferredGateway`,
       );
     }
     const route: Route = {
-      family: h.prefix.includes(":") ? 6 : 4,
+      family,
       type: "unicast",
       dst: h.prefix,
       ...(via && { gateway: via }),
@@ -79,24 +105,25 @@ export function desiredPrefixes(p: Persona, routes: readonly Route[]): Route[] {
       locks: [],
       unsupported: [],
     };
-    return withPersonaMetrics(route, p);
+    return withPersonaMetrics(route, desired);
   });
 }
 
-/** Replace-then-delete actions that turn `routes` into `desired`; `ownedPrefixes` also removes the agent's
- *  own prefix routes (protocol 78) that the persona no longer lists. */
+/** Replace-then-delete actions that turn the `current` routes into the `merged` ones; `drop` lists routes to
+ *  remove (a default route that moved to another metric, the agent's own prefix routes the persona no longer
+ *  lists). */
 export function routeActions(
-  desired: readonly Route[],
-  routes: readonly Route[],
+  merged: readonly Route[],
+  current: readonly Route[],
   netns: string | undefined,
   drop: readonly Route[] = [],
 ): Action[] {
-  const byKey = new Map(routes.map((r) => [routeKey(r), r]));
+  const byKey = new Map(current.map((r) => [routeKey(r), r]));
   const actions: Action[] = [];
-  for (const d of desired) {
-    const cur = byKey.get(routeKey(d));
-    if (cur && routeSatisfies(cur, d)) continue;
-    actions.push(commandAction("routes", describeRouteChange(cur, d), renderRoute(d), netns));
+  for (const m of merged) {
+    const c = byKey.get(routeKey(m));
+    if (c && routeSatisfies(c, m)) continue;
+    actions.push(commandAction("routes", describeRouteChange(c, m), renderRoute(m), netns));
   }
   for (const r of drop) {
     actions.push(commandAction("routes", `remove ${routeName(r)}`, renderRoute(r, "del"), netns));
@@ -116,11 +143,11 @@ function metricText(r: Route | undefined, kw: string): string {
 
 /** What a route action changes, as a reviewer reads it: "change route default via 10.0.1.1: mtu lock 1400 →
  *  mtu lock 1360, congctl cubic → congctl bbr", or "add route 10.9.0.0/16 via 10.0.1.1: congctl bbr". */
-export function describeRouteChange(cur: Route | undefined, d: Route): string {
-  const kws = [...new Set([...Object.keys(d.metrics), ...Object.keys(cur?.metrics ?? {})])].sort();
-  if (!cur) {
-    const attrs = kws.map((kw) => metricText(d, kw)).filter(Boolean);
-    return `add ${routeName(d)}${attrs.length > 0 ? `: ${attrs.join(", ")}` : ""}`;
+export function describeRouteChange(current: Route | undefined, merged: Route): string {
+  const kws = [...new Set([...Object.keys(merged.metrics), ...Object.keys(current?.metrics ?? {})])].sort();
+  if (!current) {
+    const attrs = kws.map((kw) => metricText(merged, kw)).filter(Boolean);
+    return `add ${routeName(merged)}${attrs.length > 0 ? `: ${attrs.join(", ")}` : ""}`;
   }
   const parts: string[] = [];
   for (const [k, label] of [
@@ -128,33 +155,37 @@ export function describeRouteChange(cur: Route | undefined, d: Route): string {
     ["dev", "dev"],
     ["metric", "metric"],
   ] as const) {
-    if (d[k] !== undefined && cur[k] !== d[k]) parts.push(`${label} ${cur[k] ?? "(none)"} → ${d[k]}`);
+    if (merged[k] !== undefined && current[k] !== merged[k]) {
+      parts.push(`${label} ${current[k] ?? "(none)"} → ${merged[k]}`);
+    }
   }
   for (const kw of kws) {
-    const [a, b] = [metricText(cur, kw), metricText(d, kw)];
+    const [a, b] = [metricText(current, kw), metricText(merged, kw)];
     if (a !== b) parts.push(`${a || `${kw} (unset)`} → ${b || `${kw} (unset)`}`);
   }
   const hops = (r: Route) =>
     (r.nexthops ?? []).map((n) => `${n.gateway ?? n.dev} weight ${n.weight}`).join(" + ");
-  if (hops(cur) !== hops(d)) parts.push(`nexthops ${hops(cur) || "(none)"} → ${hops(d) || "(none)"}`);
-  return `change ${routeName(cur)}${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
+  if (hops(current) !== hops(merged)) {
+    parts.push(`nexthops ${hops(current) || "(none)"} → ${hops(merged) || "(none)"}`);
+  }
+  return `change ${routeName(current)}${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
 }
 
-/** Everything the persona changes in the routing table. */
-export function planRoutes(p: Persona, routes: readonly Route[], netns?: string): Action[] {
-  const def = desiredDefault(p, routes);
-  const prefixes = desiredPrefixes(p, routes);
-  const desired = [...(def ? [def] : []), ...prefixes];
-  const keep = new Set(desired.map(routeKey));
+/** Everything the desired persona changes in the current routing table. */
+export function planRoutes(desired: Persona, current: readonly Route[], netns?: string): Action[] {
+  const def = mergedDefault(desired, current);
+  const merged = [...(def ? [def] : []), ...mergedPrefixes(desired, current)];
+  const keep = new Set(merged.map(routeKey));
   const drop: Route[] = [];
-  const cur = primaryDefault(routes);
-  if (def && cur && routeKey(cur) !== routeKey(def)) drop.push(cur); // the default route moved to a new metric
-  if (p.routes) {
-    for (const r of routes) {
+  const currentDefault = primaryDefault(current);
+  // The default route moved to a new metric: the old one goes.
+  if (def && currentDefault && routeKey(currentDefault) !== routeKey(def)) drop.push(currentDefault);
+  if (desired.routes) {
+    for (const r of current) {
       if (r.protocol === NETPERSONA_PROTO && r.dst !== "default" && !keep.has(routeKey(r))) drop.push(r);
     }
   }
-  return routeActions(desired, routes, netns, drop);
+  return routeActions(merged, current, netns, drop);
 }
 
 export interface EcmpNexthop {
@@ -164,32 +195,42 @@ export interface EcmpNexthop {
   weight: number;
 }
 
-/** Weighted ECMP on the default route, for blending; keeps the default route's other attributes. */
+/** Refuses nexthops that `ip route` cannot take: 1 to 16 of them, IPv4 gateways, weights 1-256. */
+export function checkEcmp(nexthops: readonly EcmpNexthop[]): void {
+  if (nexthops.length < 1 || nexthops.length > 16) throw new Error("ecmp: give 1 to 16 nexthops");
+  for (const n of nexthops) {
+    if (isIP(n.via) !== 4) throw new Error(`ecmp: '${n.via}' is not an IPv4 gateway address`);
+    if (n.dev !== undefined) checkIfname("ecmp dev", n.dev);
+    if (!Number.isInteger(n.weight) || n.weight < 1 || n.weight > 256) {
+      throw new Error(`ecmp: weight ${n.weight} of ${n.via} must be a whole number from 1 to 256`);
+    }
+  }
+}
+
+/** Weighted ECMP on the default route, for blending: the `desired` nexthops over the current default route,
+ *  whose other attributes are kept. */
 export function planEcmp(
-  nexthops: readonly EcmpNexthop[],
-  routes: readonly Route[],
+  desired: readonly EcmpNexthop[],
+  current: readonly Route[],
   netns?: string,
 ): Action[] {
-  const cur = primaryDefault(routes);
-  const base: Route = cur ?? {
-    family: 4, type: "unicast", dst: "default", protocol: NETPERSONA_PROTO, flags: [], metrics: {}, locks: [], unsupported: [],
-  }; // prettier-ignore
-  const next: Route = { ...base };
-  delete next.prefsrc;
-  if (nexthops.length === 1) {
-    next.gateway = nexthops[0].via;
-    if (nexthops[0].dev) next.dev = nexthops[0].dev;
-    else delete next.dev;
-    delete next.nexthops;
+  checkEcmp(desired);
+  const merged: Route = { ...(primaryDefault(current) ?? newDefault()) };
+  delete merged.prefsrc;
+  if (desired.length === 1) {
+    merged.gateway = desired[0].via;
+    if (desired[0].dev) merged.dev = desired[0].dev;
+    else delete merged.dev;
+    delete merged.nexthops;
   } else {
-    delete next.gateway;
-    delete next.dev;
-    next.nexthops = nexthops.map((n) => ({
+    delete merged.gateway;
+    delete merged.dev;
+    merged.nexthops = desired.map((n) => ({
       gateway: n.via,
       ...(n.dev && { dev: n.dev }),
       weight: n.weight,
       flags: [],
     }));
   }
-  return routeActions([next], routes, netns);
+  return routeActions([merged], current, netns);
 }

@@ -49,9 +49,9 @@ const METRIC_KEYWORDS: Record<string, string> = {
 };
 /** Flags that describe the kernel's view of the route, not something a command sets. */
 const STATE_FLAGS = new Set(["linkdown", "dead", "offload", "trap", "rt_offload", "rt_trap"]);
-const KNOWN_FIELDS = new Set([
-  "type", "dst", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "pref", "flags", "metrics", "nexthops",
-]); // prettier-ignore
+const KNOWN_FIELDS = new Set(
+  "type dst gateway dev protocol scope prefsrc metric pref flags metrics nexthops".split(" "),
+);
 
 type Json = Record<string, unknown>;
 
@@ -104,9 +104,15 @@ export async function readRoutes(family: 4 | 6, netns?: string): Promise<Route[]
     run(["ip", fam, "-j", "-d", "route", "show", "table", "main"], { netns }),
     run(["ip", fam, "-d", "route", "show", "table", "main"], { netns }),
   ]);
-  const entries = JSON.parse(j.stdout || "[]") as Json[];
+  return parseRoutes(family, j.stdout, t.stdout);
+}
+
+/** The routes of one family from `ip -j -d route show` (`json`) and its text form (`text`, which alone shows
+ *  `lock`). */
+export function parseRoutes(family: 4 | 6, json: string, text: string): Route[] {
+  const entries = JSON.parse(json || "[]") as Json[];
   // One text block per route: a first line, then indented `nexthop` lines; same order as the JSON.
-  const blocks = t.stdout.split("\n").filter((l) => l.trim() !== "" && !/^\s/.test(l));
+  const blocks = text.split("\n").filter((l) => l.trim() !== "" && !/^\s/.test(l));
   if (blocks.length !== entries.length) {
     throw new Error(
       `ip route: ${entries.length} JSON routes but ${blocks.length} text routes; cannot pair them`,
@@ -154,24 +160,24 @@ export function renderRoute(r: Route, verb: "replace" | "del" = "replace"): stri
   return argv;
 }
 
-/** True when `actual` has every attribute `desired` sets; attributes `desired` leaves out (a device the
- *  kernel picks, the scope it defaults to) are not compared. Metrics, locks, flags and nexthops must match. */
-export function routeSatisfies(actual: Route, desired: Route): boolean {
-  if (routeKey(actual) !== routeKey(desired) || actual.type !== desired.type) return false;
+/** True when the `current` route has every attribute `desired` sets; attributes `desired` leaves out (a device
+ *  the kernel picks, the scope it defaults to) are not compared. Metrics, locks, flags and nexthops must match. */
+export function routeSatisfies(current: Route, desired: Route): boolean {
+  if (routeKey(current) !== routeKey(desired) || current.type !== desired.type) return false;
   for (const k of ["gateway", "dev", "protocol", "scope", "prefsrc", "pref"] as const) {
-    if (desired[k] !== undefined && actual[k] !== desired[k]) return false;
+    if (desired[k] !== undefined && current[k] !== desired[k]) return false;
   }
-  if (canon(actual.metrics) !== canon(desired.metrics)) return false;
-  if (canon([...actual.locks].sort()) !== canon([...desired.locks].sort())) return false;
-  if (canon([...actual.flags].sort()) !== canon([...desired.flags].sort())) return false;
-  const an = actual.nexthops ?? [];
+  if (canon(current.metrics) !== canon(desired.metrics)) return false;
+  if (canon([...current.locks].sort()) !== canon([...desired.locks].sort())) return false;
+  if (canon([...current.flags].sort()) !== canon([...desired.flags].sort())) return false;
+  const cn = current.nexthops ?? [];
   const dn = desired.nexthops ?? [];
-  if (an.length !== dn.length) return false;
+  if (cn.length !== dn.length) return false;
   return dn.every(
     (n, i) =>
-      an[i].weight === n.weight &&
-      (n.gateway === undefined || an[i].gateway === n.gateway) &&
-      (n.dev === undefined || an[i].dev === n.dev),
+      cn[i].weight === n.weight &&
+      (n.gateway === undefined || cn[i].gateway === n.gateway) &&
+      (n.dev === undefined || cn[i].dev === n.dev),
   );
 }
 

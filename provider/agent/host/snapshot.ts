@@ -70,18 +70,19 @@ export function asSnapshot(value: unknown): Snapshot {
   return s;
 }
 
+/** Restoring, the snapshot is the desired state. */
 async function restoreRoutes(snap: Snapshot, netns?: string): Promise<void> {
-  const cur = [...(await readRoutes(4, netns)), ...(await readRoutes(6, netns))];
-  const byKey = new Map(cur.map((r) => [routeKey(r), r]));
-  const want = snap.routes.filter((r) => !followsAddress(r));
+  const current = [...(await readRoutes(4, netns)), ...(await readRoutes(6, netns))];
+  const byKey = new Map(current.map((r) => [routeKey(r), r]));
+  const desired = snap.routes.filter((r) => !followsAddress(r));
   // Link-scope routes first: gateways of the others may depend on them.
-  want.sort((a, b) => Number(a.scope !== "link") - Number(b.scope !== "link"));
-  for (const r of want) {
+  desired.sort((a, b) => Number(a.scope !== "link") - Number(b.scope !== "link"));
+  for (const r of desired) {
     const c = byKey.get(routeKey(r));
     if (!c || !sameRoute(c, r)) await run(renderRoute(r), { netns });
   }
   const keep = new Set(snap.routes.map(routeKey));
-  for (const r of cur) {
+  for (const r of current) {
     if (!followsAddress(r) && !keep.has(routeKey(r))) await run(renderRoute(r, "del"), { netns });
   }
 }
@@ -103,8 +104,8 @@ export async function restoreSnapshot(snap: Snapshot): Promise<void> {
   ) {
     await writeResolved(snap.resolved);
   }
-  const after = await takeSnapshot(netns, snap.resolvConfPath, snap.resolved ? "resolved" : "file");
-  const diff = snapshotDiff(snap, after);
+  const current = await takeSnapshot(netns, snap.resolvConfPath, snap.resolved ? "resolved" : "file");
+  const diff = snapshotDiff(snap, current);
   if (diff.length > 0)
     throw new Error(`restore: the host still differs from the snapshot in: ${diff.join(", ")}`);
 }

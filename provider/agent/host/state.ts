@@ -1,4 +1,5 @@
-// Everything of the kernel a persona can touch, read in one go, and the live persona it amounts to.
+// Everything of the kernel a persona can touch, read in one go (the current state), and the current persona it
+// amounts to.
 import { CONGESTION_CONTROLS, type CongestionControl, type Persona } from "../../persona/schema";
 import { readResolvDns, type Dns } from "./dns";
 import { readResolved, resolvedDns } from "./dns-resolved";
@@ -43,10 +44,11 @@ export async function readKernelState(
   return { routes, links, nft, htb, cc, dns };
 }
 
-/** The devices that carry the default route (its device, or those of its nexthops). */
-export function egressDevices(p: Persona, routes: readonly Route[]): string[] {
-  if (p.routes?.preferredDevice) return [p.routes.preferredDevice];
-  const def = primaryDefault(routes);
+/** The devices that carry the default route (its device, or those of its nexthops), or the desired persona's
+ *  preferred device. */
+export function egressDevices(desired: Persona, current: readonly Route[]): string[] {
+  if (desired.routes?.preferredDevice) return [desired.routes.preferredDevice];
+  const def = primaryDefault(current);
   const devs = def?.dev ? [def.dev] : (def?.nexthops ?? []).map((n) => n.dev).filter((d): d is string => !!d);
   return [...new Set(devs)].sort();
 }
@@ -55,19 +57,20 @@ function asCc(v: unknown): CongestionControl | undefined {
   return CONGESTION_CONTROLS.find((c) => c === v);
 }
 
-/** The live persona for the fields `p` sets (every field when `p` is undefined), in the persona's shape. */
-export function livePersona(st: KernelState, p?: Persona): Persona {
-  const all = p === undefined;
-  const def = primaryDefault(st.routes);
-  const out: Persona = { mtuScope: p?.mtuScope ?? "route" };
-  if (all || p.congestionControl !== undefined) {
-    const cc = asCc(def?.metrics.congctl) ?? asCc(st.cc.value);
+/** The current persona for the fields the desired one sets (every field when `desired` is undefined), in the
+ *  persona's shape. */
+export function currentPersona(current: KernelState, desired?: Persona): Persona {
+  const all = desired === undefined;
+  const def = primaryDefault(current.routes);
+  const out: Persona = { mtuScope: desired?.mtuScope ?? "route" };
+  if (all || desired.congestionControl !== undefined) {
+    const cc = asCc(def?.metrics.congctl) ?? asCc(current.cc.value);
     if (cc) out.congestionControl = cc;
   }
-  if (all || p.mtu !== undefined) {
+  if (all || desired.mtu !== undefined) {
     const routeMtu = def?.locks.includes("mtu") ? Number(def.metrics.mtu) : undefined;
-    const devs = egressDevices(p ?? { mtuScope: "route" }, st.routes);
-    const linkMtus = [...new Set(devs.map((d) => st.links.find((l) => l.name === d)?.mtu))];
+    const devs = egressDevices(desired ?? { mtuScope: "route" }, current.routes);
+    const linkMtus = [...new Set(devs.map((d) => current.links.find((l) => l.name === d)?.mtu))];
     const linkMtu = linkMtus.length === 1 ? linkMtus[0] : undefined;
     if (out.mtuScope === "link") {
       if (linkMtu !== undefined) out.mtu = linkMtu;
@@ -77,25 +80,24 @@ export function livePersona(st: KernelState, p?: Persona): Persona {
       out.mtu = routeMtu;
     }
   }
-  if ((all || p.qos) && st.nft && st.nft !== "foreign") {
-    out.qos = {
-      class: st.nft.class,
-      ...(st.nft.htbPriority !== undefined && { htbPriority: st.nft.htbPriority }),
-    };
+  const nft = current.nft;
+  if ((all || desired.qos) && nft && nft !== "foreign") {
+    out.qos = { class: nft.class, ...(nft.htbPriority !== undefined && { htbPriority: nft.htbPriority }) };
   }
-  if ((all || p.dns) && st.dns) out.dns = st.dns;
-  if (all || p.routes) {
-    const want = p?.routes;
-    const byKey = new Map(st.routes.map((r) => [routeKey(r), r]));
+  if ((all || desired.dns) && current.dns) out.dns = current.dns;
+  if (all || desired.routes) {
+    const routes = desired?.routes;
+    const byKey = new Map(current.routes.map((r) => [routeKey(r), r]));
     const hints =
-      want?.prefixes ??
-      st.routes
+      routes?.prefixes ??
+      current.routes
         .filter((r) => r.protocol === NETPERSONA_PROTO && r.dst !== "default")
         .map((r) => ({ prefix: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }));
     out.routes = {
-      ...((all || want?.preferredGateway !== undefined) && def?.gateway && { preferredGateway: def.gateway }),
-      ...((all || want?.preferredDevice !== undefined) && def?.dev && { preferredDevice: def.dev }),
-      ...((all || want?.metric !== undefined) && def && { metric: def.metric ?? 0 }),
+      ...((all || routes?.preferredGateway !== undefined) &&
+        def?.gateway && { preferredGateway: def.gateway }),
+      ...((all || routes?.preferredDevice !== undefined) && def?.dev && { preferredDevice: def.dev }),
+      ...((all || routes?.metric !== undefined) && def && { metric: def.metric ?? 0 }),
       prefixes: hints.flatMap((h) => {
         const family = h.prefix.includes(":") ? 6 : 4;
         const r = byKey.get(routeKey({ family, dst: h.prefix, metric: h.metric }));

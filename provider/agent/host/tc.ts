@@ -11,7 +11,7 @@ export interface HtbState {
   priority: number;
 }
 
-interface RootQdisc {
+export interface RootQdisc {
   dev: string;
   kind: string;
   handle: string;
@@ -49,40 +49,56 @@ export async function readHtb(netns?: string): Promise<HtbState[]> {
 /** Argument vectors that build the agent's qdisc on `dev` with one class of priority `priority`. */
 export function htbCommands(dev: string, priority: number): string[][] {
   checkIfname("htb device", dev);
+  if (!Number.isInteger(priority) || priority < 0 || priority > 7) {
+    throw new Error(`qos.htbPriority: ${priority} is not a whole number between 0 and 7`);
+  }
   const tc = (...a: string[]) => ["tc", ...a];
+  // One htb class under `parent`: a guaranteed rate, borrowing up to 10gbit.
+  const cls = (parent: string, classid: string, rate: string, ...rest: string[]) => [
+    ...tc("class", "replace", "dev", dev, "parent", parent, "classid", classid),
+    ...["htb", "rate", rate, "ceil", "10gbit", ...rest],
+  ];
   return [
     tc("qdisc", "replace", "dev", dev, "root", "handle", `${HTB_MAJOR}:`, "htb", "default", "20"),
-    tc("class", "replace", "dev", dev, "parent", `${HTB_MAJOR}:`, "classid", PARENT_CLASS, "htb", "rate", "10gbit", "ceil", "10gbit"), // prettier-ignore
-    tc("class", "replace", "dev", dev, "parent", PARENT_CLASS, "classid", htbClassId(priority), "htb", "rate", "1mbit", "ceil", "10gbit", "prio", String(priority)), // prettier-ignore
-    tc("class", "replace", "dev", dev, "parent", PARENT_CLASS, "classid", DEFAULT_CLASS, "htb", "rate", "1mbit", "ceil", "10gbit", "prio", "7"), // prettier-ignore
+    cls(`${HTB_MAJOR}:`, PARENT_CLASS, "10gbit"),
+    cls(PARENT_CLASS, htbClassId(priority), "1mbit", "prio", String(priority)),
+    cls(PARENT_CLASS, DEFAULT_CLASS, "1mbit", "prio", "7"),
   ];
 }
 
-/** Actions that make the agent's qdiscs exactly `want` (one per device), removing the others. */
-export async function planHtb(want: readonly HtbState[], netns?: string): Promise<Action[]> {
-  const roots = await rootQdiscs(netns);
-  const have = await readHtb(netns);
+/** Actions that make the agent's qdiscs exactly `desired` (one per device), removing the others. */
+export async function planHtb(desired: readonly HtbState[], netns?: string): Promise<Action[]> {
+  const [roots, current] = [await rootQdiscs(netns), await readHtb(netns)];
+  return htbActions(desired, current, roots, netns);
+}
+
+/** The actions of `planHtb`, from the `current` agent qdiscs and every device's root qdisc (pure). */
+export function htbActions(
+  desired: readonly HtbState[],
+  current: readonly HtbState[],
+  roots: readonly RootQdisc[],
+  netns?: string,
+): Action[] {
   const actions: Action[] = [];
-  for (const w of want) {
-    const cur = have.find((h) => h.dev === w.dev);
-    if (cur && cur.priority === w.priority) continue;
-    const root = roots.find((r) => r.dev === w.dev);
+  const del = (dev: string) => ["tc", "qdisc", "del", "dev", dev, "root"];
+  for (const d of desired) {
+    const c = current.find((h) => h.dev === d.dev);
+    if (c && c.priority === d.priority) continue;
+    const root = roots.find((r) => r.dev === d.dev);
     if (root && !isOurs(root) && root.handle !== "0:") {
       throw new Error(
-        `qos.htbPriority: device ${w.dev} has a root qdisc '${root.kind}' (handle ${root.handle}) that netpersona did not make; remove it or leave htbPriority unset`,
+        `qos.htbPriority: device ${d.dev} has a root qdisc '${root.kind}' (handle ${root.handle}) that netpersona did not make; remove it or leave htbPriority unset`,
       );
     }
     // A class of another priority is removed by rebuilding the qdisc from scratch.
-    if (cur) actions.push(commandAction("qos", `reset htb on ${w.dev}`, ["tc", "qdisc", "del", "dev", w.dev, "root"], netns)); // prettier-ignore
-    for (const argv of htbCommands(w.dev, w.priority)) {
-      actions.push(commandAction("qos", `htb priority ${w.priority} on ${w.dev}`, argv, netns));
+    if (c) actions.push(commandAction("qos", `reset htb on ${d.dev}`, del(d.dev), netns));
+    for (const argv of htbCommands(d.dev, d.priority)) {
+      actions.push(commandAction("qos", `htb priority ${d.priority} on ${d.dev}`, argv, netns));
     }
   }
-  for (const h of have) {
-    if (want.some((w) => w.dev === h.dev)) continue;
-    actions.push(
-      commandAction("qos", `remove htb from ${h.dev}`, ["tc", "qdisc", "del", "dev", h.dev, "root"], netns),
-    );
+  for (const c of current) {
+    if (desired.some((d) => d.dev === c.dev)) continue;
+    actions.push(commandAction("qos", `remove htb from ${c.dev}`, del(c.dev), netns));
   }
   return actions;
 }

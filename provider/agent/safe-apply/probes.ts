@@ -128,7 +128,7 @@ export async function runProbes(
 
 /** The concrete probe targets for the host as it is now (gateway "auto" and DNS follow the live host). */
 export async function probeTargets(controller: HostController, spec: ProbeSpec = {}): Promise<ProbeTarget[]> {
-  const live = await controller.readLive();
+  const live = await controller.readCurrent();
   const out: ProbeTarget[] = [];
   const gw = spec.gateway === "auto" ? live.routes?.preferredGateway : spec.gateway;
   if (gw) out.push({ name: "gateway", kind: "ping", host: gw });
