@@ -3,7 +3,7 @@
 // not set is kept.
 import { isIP } from "node:net";
 
-import { ipFamily, type Persona } from "../../persona/schema";
+import type { Persona } from "../../persona/schema";
 import { checkIfname } from "../../util/names";
 import { commandAction, type Action } from "./actions";
 import {
@@ -78,8 +78,7 @@ export function mergedPrefixes(desired: Persona, current: readonly Route[]): Rou
   const def = mergedDefault(desired, current) ?? primaryDefault(current);
   return hints.map((h) => {
     const family = h.prefix.includes(":") ? 6 : 4;
-    const ofFamily = (gw: string | undefined) =>
-      gw !== undefined && ipFamily(gw) === family ? gw : undefined;
+    const ofFamily = (gw: string | undefined) => (gw !== undefined && isIP(gw) === family ? gw : undefined);
     if (h.via !== undefined && !ofFamily(h.via)) {
       throw new Error(`routes.prefixes ${h.prefix}: via ${h.via} is not an IPv${family} address`);
     }
