@@ -41,7 +41,10 @@ export function parseResolv(text: string): Dns | undefined {
       .replace(/[#;].*$/, "")
       .trim()
       .split(/\s+/);
-    if (words[0] === "nameserver" && words[1]) dns.servers.push(canonicalIp(words[1]));
+    // A scoped address (fe80::1%eth0) is kept as written: only an unscoped one has a canonical form.
+    if (words[0] === "nameserver" && words[1]) {
+      dns.servers.push(words[1].includes("%") ? words[1] : canonicalIp(words[1]));
+    }
     // The last `search` or `domain` line wins, as in the resolver.
     if (words[0] === "search" || words[0] === "domain") {
       dns.search = words.slice(1).map((d) => d.toLowerCase().replace(/\.$/, ""));
