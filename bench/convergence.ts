@@ -15,7 +15,7 @@ import { hostOn, withLab, type LabInventory } from "./lab";
 import { startLoad } from "./load";
 import type { PartOptions } from "./part";
 import { figure, type PartResult } from "./stats";
-import { sessionPolicyOf } from "../provider/resources/migration";
+import { sessionPolicyToWire } from "../provider/proto/session-policy";
 
 type Kind = "loss" | "rate" | "pmtu";
 
@@ -91,7 +91,7 @@ async function one(
     source_persona: personaToWire(persona),
     source_agent: src.endpoint,
     peer_address: src.host.address,
-    policy: sessionPolicyOf(policy, input),
+    policy: sessionPolicyToWire(policy, input),
   });
   const events: SessionEvent__Output[] = [];
   const watch = (async () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { policyOrThrow, type PolicyInput } from "../provider/engine";
 import { personaSchema } from "../provider/persona/schema";
 import { personaToWire } from "../provider/proto/persona";
-import { sessionPolicyOf } from "../provider/resources/migration";
+import { sessionPolicyToWire } from "../provider/proto/session-policy";
 import { benchPki, startBenchAgent, type BenchAgent } from "./agents";
 import { hostOn, type LabInventory } from "./lab";
 import { dirBytes } from "../provider/agent/runtime";
@@ -138,7 +138,7 @@ async function session(src: BenchAgent, dst: BenchAgent, id: string, policy: Pol
     source_persona: personaToWire(persona),
     source_agent: src.endpoint,
     peer_address: src.host.address,
-    policy: sessionPolicyOf(policyOrThrow(policy), policy),
+    policy: sessionPolicyToWire(policyOrThrow(policy), policy),
   });
   let events = 0;
   let state = "";

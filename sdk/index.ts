@@ -5,6 +5,6 @@ export { Agent, type AgentArgs, type ConnectionArgs, type InterfaceInfo } from "
 export { PersonaAttachment, type PersonaAttachmentArgs } from "./attachment";
 export { Migration, type MigrationArgs, type HistoryEntry, type PolicyInput } from "./migration";
 export { discover, type AgentDiscovery, type DiscoverArgs, type FromDiscoveryOptions } from "./discovery";
-export { loadPersonas, PersonaFileError } from "../provider/persona/files";
+export { loadPersonas, PersonaFileError } from "./persona-files";
 export { PACKAGE_VERSION } from "./shim";
 export { labInventory, labAgentArgs, type LabHost, type LabInventory } from "./lab";

@@ -16,7 +16,7 @@ import {
   type DiscoveryResult,
 } from "../provider/discovery";
 import { evaluateMix } from "../provider/discovery/evaluate";
-import { parseSs } from "../provider/discovery/ss-parse";
+import { parseSs } from "../provider/discovery/sampler";
 import { HOLDOUT } from "../provider/discovery/traffic/mixes";
 import { validatePersona } from "../provider/persona/validate";
 import { createLab, destroyLab, host, type LabInventory } from "./lab-fixture";

@@ -5,7 +5,6 @@ import * as assert from "node:assert/strict";
 import {
   decide,
   parsePolicy,
-  policyFromSession,
   simulate,
   startEngine,
   type EngineState,
@@ -14,6 +13,7 @@ import {
   type PolicyInput,
   type ScenarioStep,
 } from "../provider/engine";
+import { policyFromCompact, SESSION_POLICY_DEFAULTS } from "../provider/proto/session-policy";
 
 const OK: MetricsWindow = {
   rttP50Ms: 20,
@@ -234,9 +234,23 @@ describe("adjustment engine: policy and input checks", () => {
     ]);
   });
 
+  it("derives the agent's compact session policy defaults from the engine's (one definition)", () => {
+    assert.deepEqual(SESSION_POLICY_DEFAULTS, {
+      latencyHighMs: 100,
+      lossMedium: 0.02,
+      weightSteps: [0.1, 0.25, 0.5, 0.75, 1],
+      intervalMs: 2000,
+      failureLimit: 3,
+      convergeIntervals: 3,
+      maxDurationSeconds: 600,
+      hysteresis: 0.2,
+      dwellIntervals: 2,
+    });
+  });
+
   it("maps the agent's wire SessionPolicy (hysteresis as a fraction, loss as a ratio)", () => {
     const wire = { latencyHighMs: 100, lossMedium: 0.02, weightSteps: [0.5, 1], intervalMs: 1000, failureLimit: 2, convergeIntervals: 4, maxDurationSeconds: 60, hysteresis: 0.2, dwellIntervals: 3 }; // prettier-ignore
-    const r = parsePolicy(policyFromSession(wire));
+    const r = parsePolicy(policyFromCompact(wire));
     assert.ok(r.ok);
     assert.deepEqual(r.value.thresholds.latencyHighMs, { enter: 100, exit: 80 });
     assert.deepEqual(r.value.thresholds.lossMediumPct, { enter: 2, exit: 1.6 });

@@ -7,7 +7,7 @@ import path from "node:path";
 import { ifRates, InterfaceMeter } from "../provider/agent/metrics/ifstats";
 import { checkNetns } from "../provider/agent/metrics/netns";
 import { parsePing, searchPathMtu, type PingResult } from "../provider/agent/metrics/pmtu";
-import { aggregateFlows, parseEndpoint, parseRate, parseSsTcpInfo } from "../provider/agent/metrics/ss-parse";
+import { aggregateFlows, parseEndpoint, parseRate, parseSsTcpInfo } from "../provider/util/ss";
 import { canonicalAddress, tcpTowards } from "../provider/agent/metrics/tcp";
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, "../../test/fixtures", name), "utf8");
@@ -37,6 +37,7 @@ describe("metrics: ss -tin parser", function () {
       bytesAcked: 3598318,
       segsOut: 2539,
       segsIn: 707,
+      dataSegsOut: 2537,
       sendBps: 12385993,
       pacingRateBps: 9547904,
       deliveryRateBps: 7160560,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startEchoResponder, type EchoResponder } from "../provider/agent/metrics/echo";
 import { MetricsSampler, type MetricsSampleData } from "../provider/agent/metrics/sampler";
 import { createMetricsSource, sampleToWire } from "../provider/agent/metrics/wire";
-import { aggregateFlows } from "../provider/agent/metrics/ss-parse";
+import { aggregateFlows } from "../provider/util/ss";
 import type { MetricsSample__Output } from "../provider/proto/gen/netpersona/agent/v1/MetricsSample";
 import { loadAgentApi } from "../provider/proto/load";
 

@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { reportFromSample } from "../provider/agent/feedback-client";
 import { personaView } from "../provider/agent/session-apply";
 import { probeSpacingMs } from "../provider/agent/session-probes";
-import { enginePolicy, policyFromWire } from "../provider/agent/session-wire";
+import { enginePolicyOf, recordFromWire } from "../provider/proto/session-policy";
 import { blend, DEFAULT_POLICY, parsePolicy } from "../provider/engine";
 import type { MetricsSample__Output } from "../provider/proto/gen/netpersona/agent/v1/MetricsSample";
 import type { SessionPolicy__Output } from "../provider/proto/gen/netpersona/agent/v1/SessionPolicy";
@@ -67,13 +67,13 @@ describe("session runner parts", () => {
 
   it("validates policy_json on arrival and merges it over the compact policy", () => {
     const failures: Failure[] = [];
-    const p = policyFromWire(wire({ interval_ms: 300, policy_json: '{"dwell":{"minChangeGapMs":0}}' }), failures); // prettier-ignore
+    const p = recordFromWire(wire({ interval_ms: 300, policy_json: '{"dwell":{"minChangeGapMs":0}}' }), failures); // prettier-ignore
     assert.deepEqual(failures, []);
-    const merged = parsePolicy(enginePolicy(p));
+    const merged = parsePolicy(enginePolicyOf(p));
     assert.ok(merged.ok);
     assert.deepEqual([merged.value.probeIntervalMs, merged.value.dwell], [300, { enterIntervals: 2, exitIntervals: 5, minChangeGapMs: 0 }]); // prettier-ignore
     const bad: Failure[] = [];
-    policyFromWire(wire({ policy_json: '{"thresholds":{"latencyHighMs":{"enter":50,"exit":60}}}' }), bad);
+    recordFromWire(wire({ policy_json: '{"thresholds":{"latencyHighMs":{"enter":50,"exit":60}}}' }), bad);
     assert.equal(bad[0]?.property, "policy.policy_json.thresholds.latencyHighMs.exit");
     assert.deepEqual([probeSpacingMs(250), probeSpacingMs(2000), probeSpacingMs(100)], [25, 100, 20]);
   });

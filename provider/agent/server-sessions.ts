@@ -15,7 +15,8 @@ import type { Peer__Output } from "../proto/gen/netpersona/agent/v1/Peer";
 import { AgentError, invalidArgument, toServiceError } from "./errors";
 import { LIMITS, StreamSlots, resourceExhausted } from "./limits";
 import { logRequest, serverStream, toAgentError, unary, write, type Log } from "./rpc";
-import { policyFromWire, sessionToWire, eventToWire } from "./session-wire";
+import { recordFromWire } from "../proto/session-policy";
+import { sessionToWire, eventToWire } from "./session-wire";
 import type { SessionEventRecord, SessionRunner, SessionStore } from "./sessions";
 
 export interface MetricsSource {
@@ -72,7 +73,7 @@ export function sessionHandlers(deps: {
       if (req.source_agent !== "" && !AGENT_ENDPOINT_RE.test(req.source_agent)) {
         failures.push({ property: "source_agent", reason: "must be HOST:PORT of the source agent, e.g. 10.0.1.10:7443 or [fd00::1]:7443" }); // prettier-ignore
       }
-      const policy = policyFromWire(req.policy, failures);
+      const policy = recordFromWire(req.policy, failures);
       if (failures.length > 0 || !source.ok) throw invalidArgument(failures);
       if (!deps.runner) throw unimplemented("StartSession (no session runner)");
       const running = sessions.runningCount();

@@ -8,7 +8,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import {
   decide,
-  sessionStateOf,
   startEngine,
   TERMINAL,
   type Decision,
@@ -23,7 +22,7 @@ import { DEFAULT_ECHO_PORT } from "./metrics/echo";
 import { applyPlan } from "./session-apply";
 import { loadRunnerState, runnerStatePath, saveRunnerState } from "./session-persist";
 import { PathProbes, probeSpacingMs } from "./session-probes";
-import { enginePolicy } from "./session-wire";
+import { enginePolicyOf, sessionStateOf } from "../proto/session-policy";
 import {
   SessionAbort,
   type MetricsSummary,
@@ -111,7 +110,7 @@ async function begin(o: SessionRunnerOptions, ctx: SessionContext): Promise<Star
     source: s.sourcePersona,
     // Absent: the shadow starts as the source's mirror.
     ...(s.targetPersona && { target: s.targetPersona }),
-    policy: enginePolicy(s.policy),
+    policy: enginePolicyOf(s.policy),
     timeMs: Date.now(),
   });
   await saveRunnerState(o.stateDir, { sessionId: s.id, snapshot, engine });

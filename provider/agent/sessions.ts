@@ -3,20 +3,14 @@
 // (the engine), injected into the server; this module only records, persists and distributes what it reports.
 import { EventEmitter } from "node:events";
 
-import type { WireSessionPolicy } from "../engine/wire";
 import type { Persona } from "../persona/schema";
 import { failedPrecondition, invalidArgument, notFound } from "./errors";
 import { trackSignal } from "./runtime";
 import type { StateStore } from "./state";
 
-export type SessionStateName =
-  | "SESSION_STATE_PENDING"
-  | "SESSION_STATE_RUNNING"
-  | "SESSION_STATE_PAUSED"
-  | "SESSION_STATE_CONVERGED"
-  | "SESSION_STATE_ROLLED_BACK"
-  | "SESSION_STATE_ABORTED"
-  | "SESSION_STATE_FAILED";
+import type { SessionPolicyRecord, SessionStateName } from "../proto/session-policy";
+
+export type { SessionPolicyRecord, SessionStateName };
 
 const FINAL: ReadonlySet<SessionStateName> = new Set([
   "SESSION_STATE_CONVERGED",
@@ -24,12 +18,6 @@ const FINAL: ReadonlySet<SessionStateName> = new Set([
   "SESSION_STATE_ABORTED",
   "SESSION_STATE_FAILED",
 ]);
-
-/** The session's compact policy (the engine's view of session.proto's SessionPolicy), plus the full engine
- *  policy (PolicyInput JSON) merged over it; "" when none was given. */
-export interface SessionPolicy extends WireSessionPolicy {
-  policyJson?: string;
-}
 
 /** The metrics one decision was based on. */
 export interface MetricsSummary {
@@ -60,7 +48,7 @@ export interface SessionRecord {
   state: SessionStateName;
   weight: number;
   converged: boolean;
-  policy: SessionPolicy;
+  policy: SessionPolicyRecord;
   sourcePersona: Persona;
   /** The persona the blend moves towards (StartSession's target_persona); absent: the source's mirror. */
   targetPersona?: Persona;

@@ -1,7 +1,7 @@
 // Flow sampling: `ss -tinpH` every few hundred milliseconds over a window (inside a network namespace when
 // asked), plus the interfaces' byte counters at both ends, turned into one series per TCP flow.
 import { run } from "../util/exec";
-import { flowId, parseListening, parseSs } from "./ss-parse";
+import { parseListening, parseSsTcpInfo, type TcpFlow } from "../util/ss";
 import type { FlowSeries, SocketSample } from "./types";
 
 export interface SampleOptions {
@@ -30,6 +30,40 @@ export async function interfaceBytes(netns?: string): Promise<number> {
   return links
     .filter((l) => l.ifname !== "lo" && l.stats64)
     .reduce((acc, l) => acc + (l.stats64?.rx.bytes ?? 0) + (l.stats64?.tx.bytes ?? 0), 0);
+}
+
+/** A socket of `ss -tinpH` as discovery samples it. bytes_sent includes retransmissions; older kernels only
+ *  report bytes_acked (which counts the SYN). */
+export function socketSample(f: TcpFlow): SocketSample {
+  const s: SocketSample = {
+    localAddress: f.local.address,
+    localPort: f.local.port,
+    remoteAddress: f.peer.address,
+    remotePort: f.peer.port,
+    state: f.state,
+    bytesSent:
+      f.bytesSent !== undefined ? f.bytesSent - (f.bytesRetrans ?? 0) : Math.max(0, (f.bytesAcked ?? 0) - 1),
+    bytesReceived: f.bytesReceived ?? 0,
+    bytesRetrans: f.bytesRetrans ?? 0,
+    dataSegsOut: f.dataSegsOut ?? 0,
+    dataSegsIn: f.dataSegsIn ?? 0,
+  };
+  if (f.process !== undefined) s.process = f.process;
+  if (f.pid !== undefined) s.pid = f.pid;
+  if (f.rttMs !== undefined) s.rttMs = f.rttMs;
+  if (f.pmtu) s.pmtu = f.pmtu;
+  return s;
+}
+
+/** The connected TCP sockets of `ss -tinpH` (listening ones are not flows). */
+export function parseSs(text: string): SocketSample[] {
+  return parseSsTcpInfo(text)
+    .filter((f) => f.state !== "LISTEN" && f.state !== "UNCONN")
+    .map(socketSample);
+}
+
+export function flowId(s: Pick<SocketSample, "localAddress" | "localPort" | "remoteAddress" | "remotePort">) {
+  return `${s.localAddress}:${s.localPort}>${s.remoteAddress}:${s.remotePort}`;
 }
 
 async function listening(netns?: string): Promise<Set<number>> {

@@ -1,8 +1,6 @@
 // The DNS and ECMP parts of a blend: the server list that keeps both sides (at most 3 servers, as
 // resolv.conf honours) and the nexthop weights of the default route.
-import { isIP } from "node:net";
-
-import type { Persona } from "../persona/schema";
+import { ipFamily, type Persona } from "../persona/schema";
 
 type Dns = NonNullable<Persona["dns"]>;
 type Routes = NonNullable<Persona["routes"]>;
@@ -52,7 +50,7 @@ export function ecmpBlend(
 ): EcmpNexthopPlan[] | undefined {
   const a = source?.preferredGateway;
   const b = target?.preferredGateway;
-  if (!a || !b || isIP(a) !== isIP(b)) return undefined;
+  if (!a || !b || ipFamily(a) !== ipFamily(b)) return undefined;
   const hop = (side: "source" | "target", via: string, dev: string | undefined, weight: number) => ({
     via,
     ...(dev !== undefined && { dev }),

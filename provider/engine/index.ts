@@ -16,5 +16,4 @@ export {
 } from "./policy";
 export { BUILTIN_RULE_IDS, recoveredId, type BuiltinRuleId } from "./rule-ids";
 export { simulate, type HistoryEntry, type Scenario, type ScenarioStep, type Simulation } from "./simulate";
-export { policyFromSession, sessionStateOf, type WireSessionPolicy } from "./wire";
 export * from "./types";

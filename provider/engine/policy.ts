@@ -6,7 +6,7 @@ import { z } from "zod";
 import { MTU_MAX, MTU_MIN, QOS_CLASS_NAMES, type QosClass } from "../persona/schema";
 import { issuesToFailures, parseWith, type Validated } from "../persona/validate";
 import { checkPolicy } from "./policy-check";
-import { METRICS, OPS } from "./types";
+import { METRICS, OPS } from "./conditions";
 
 const qosClass = z.enum(QOS_CLASS_NAMES as [QosClass, ...QosClass[]], {
   error: `must be one of the RFC 4594 classes: ${QOS_CLASS_NAMES.join(", ")}`,

@@ -4,7 +4,10 @@ import { z } from "zod";
 
 import type { Persona } from "../persona/schema";
 import type { BlendPlan } from "./blend";
+import type { Metric, Op } from "./conditions";
 import type { Policy } from "./policy";
+
+export { METRICS, OPS, type Metric, type Op } from "./conditions";
 
 const nonNegative = (what: string) =>
   z.number(`must be a finite number (${what})`).min(0, `must be ≥ 0 (${what})`);
@@ -42,24 +45,6 @@ export const inputSchema = z.strictObject({
   feedback: feedbackSchema.optional(),
 });
 export type EngineInput = z.input<typeof inputSchema>;
-
-/** Metrics a condition (a rule, a gate) can test. Source metrics are unknown while the feedback link is down. */
-export const METRICS = [
-  "rttP50Ms",
-  "rttP90Ms",
-  "rttP99Ms",
-  "lossPct",
-  "jitterMs",
-  "throughputBps",
-  "pathMtu",
-  "sourceRttMs",
-  "sourceRetransmissions",
-  "sourceThroughputBps",
-  "sourceDegraded",
-] as const;
-export type Metric = (typeof METRICS)[number];
-export const OPS = [">", ">=", "<", "<="] as const;
-export type Op = (typeof OPS)[number];
 
 /** The persona fields the engine tunes. */
 export type Field = "congestionControl" | "mtu" | "qos.class";

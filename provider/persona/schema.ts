@@ -1,7 +1,6 @@
 // The persona: one zod schema is the single source of truth for its shape, defaults and messages.
 // Used by the Persona resource's `check`, by persona files, by the agent before it touches the kernel,
 // by the adjustment engine (it never produces a persona outside this schema) and by schema.json.
-import { isIP } from "node:net";
 import { z } from "zod";
 
 import { IFNAME_RE } from "../util/names";
@@ -53,7 +52,19 @@ const ifname = z
     "must be an interface name: 1-15 letters, digits, '_', '.', '-', not starting with '-' or '.'",
   );
 
-const ipAddress = z.string().refine((v) => isIP(v) !== 0, "must be an IPv4 or IPv6 address, e.g. 10.0.0.1");
+const IPV4 = z.ipv4();
+const IPV6 = z.ipv6();
+
+/** 4 or 6 for an IP address in textual form, 0 for anything else (zod's checks: the persona stays free of
+ *  Node's I/O modules, see eslint.config.mjs "Boundaries"). */
+export function ipFamily(v: string): 0 | 4 | 6 {
+  if (IPV4.safeParse(v).success) return 4;
+  return IPV6.safeParse(v).success ? 6 : 0;
+}
+
+const ipAddress = z
+  .string()
+  .refine((v) => ipFamily(v) !== 0, "must be an IPv4 or IPv6 address, e.g. 10.0.0.1");
 
 /** A prefix in CIDR form whose host bits are zero (so `10.1.2.3/24` is refused with the fix spelled out). */
 const cidr = z.string().superRefine((v, ctx) => {
@@ -174,7 +185,7 @@ export type Persona = z.output<typeof personaSchema>;
 /** Why `v` is not a canonical CIDR prefix, or undefined when it is one. */
 export function cidrProblem(v: string): string | undefined {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(v);
-  const family = m ? isIP(m[1]) : 0;
+  const family = m ? ipFamily(m[1]) : 0;
   if (!m || family === 0) return "must be a prefix in CIDR form, e.g. 10.20.0.0/16";
   const len = Number(m[2]);
   const bits = family === 4 ? 32 : 128;
@@ -230,6 +241,6 @@ function compressIPv6(n: bigint): string {
 
 /** Canonical textual form of an IP address (IPv6 compressed, lower-case). */
 export function canonicalIp(addr: string): string {
-  if (isIP(addr) !== 6) return addr;
+  if (ipFamily(addr) !== 6) return addr;
   return compressIPv6(BigInt(`0x${expandIPv6(addr.toLowerCase()).replace(/:/g, "")}`));
 }

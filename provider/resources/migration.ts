@@ -291,28 +291,15 @@ async function start(
   attempt: number,
   toWire: (p: Persona) => import("../proto/gen/netpersona/agent/v1/Persona").Persona,
 ) {
+  const { sessionPolicyToWire } = await import("../proto/session-policy");
   return conn.startSession({
     session_id: sessionIdOf(i, attempt),
     source_persona: toWire(personas.source),
     ...(personas.target && { target_persona: toWire(personas.target) }),
     source_agent: i.source.endpoint,
     peer_address: i.peer,
-    policy: sessionPolicyOf(policy, i.policy),
+    policy: sessionPolicyToWire(policy, i.policy),
   });
-}
-
-/** The session policy on the wire: the compact fields for the record, the full policy as `policy_json`. */
-export function sessionPolicyOf(policy: import("../engine/policy").Policy, input: unknown) {
-  return {
-    interval_ms: policy.probeIntervalMs,
-    failure_limit: policy.failureLimit,
-    max_duration_seconds: Math.ceil(policy.maxDurationMs / 1000),
-    converge_intervals: policy.convergence.quietIntervals,
-    weight_steps: policy.schedule.steps.map((s) => s.weight),
-    latency_high_ms: policy.thresholds.latencyHighMs.enter,
-    loss_medium: policy.thresholds.lossMediumPct.enter / 100,
-    policy_json: JSON.stringify(input),
-  };
 }
 
 /** An agent reference without its certificates: what says which agent, not how to authenticate to it. */

@@ -21,7 +21,7 @@ export {
   type PmtuSearch,
   type PingResult,
 } from "./pmtu";
-export { parseSsTcpInfo, aggregateFlows, parseRate, type TcpFlow, type TcpAggregate } from "./ss-parse";
+export { parseSsTcpInfo, aggregateFlows, parseRate, type TcpFlow, type TcpAggregate } from "../../util/ss";
 export { readTcpFlows, tcpTowards } from "./tcp";
 export {
   InterfaceMeter,

@@ -15,7 +15,7 @@ import { startEchoResponder } from "./echo";
 import { probePathMtu } from "./pmtu";
 import { EchoProber, type EchoPeer } from "./prober";
 import { MetricsSampler } from "./sampler";
-import { parseEndpoint } from "./ss-parse";
+import { parseEndpoint } from "../../util/ss";
 
 const print = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 

@@ -8,7 +8,7 @@ import { InterfaceMeter, type IfRates } from "./ifstats";
 import { probePathMtu, type PmtuResult } from "./pmtu";
 import { pmtuLimiter } from "./pmtu-limit";
 import { EchoProber, type EchoPeer, type PeerProbeStats } from "./prober";
-import type { TcpAggregate } from "./ss-parse";
+import type { TcpAggregate } from "../../util/ss";
 import { readTcpFlows, tcpTowards } from "./tcp";
 
 export interface SamplerPeer {

@@ -2,7 +2,7 @@
 import { isIP } from "node:net";
 
 import { runHere } from "./netns";
-import { aggregateFlows, parseSsTcpInfo, type TcpAggregate, type TcpFlow } from "./ss-parse";
+import { aggregateFlows, parseSsTcpInfo, type TcpAggregate, type TcpFlow } from "../../util/ss";
 
 /** Every TCP socket with its tcp_info, in the process's namespace or in `netns`. */
 export async function readTcpFlows(netns?: string): Promise<TcpFlow[]> {

@@ -14,8 +14,8 @@ import { join, relative, resolve } from "node:path";
 import { RunError } from "@pulumi/pulumi/errors";
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from "yaml";
 
-import type { Persona } from "./schema";
-import { FORBIDDEN_KEYS, validatePersona } from "./validate";
+import type { Persona } from "../provider/persona/schema";
+import { FORBIDDEN_KEYS, validatePersona } from "../provider/persona/validate";
 
 export const PERSONA_NAME_RE = /^[a-z][a-z0-9-]{0,62}$/;
 const EXTENSIONS = /\.(ya?ml|json)$/;

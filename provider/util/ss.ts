@@ -1,5 +1,6 @@
-// A pure parser of `ss -tin` (iproute2) output: one record per TCP socket with the kernel's tcp_info
-// figures, and the per-peer aggregate that the metrics stream reports.
+// The ONE parser of iproute2's `ss` output, shared by the metrics stream and discovery (pure): `ss -tin[p]`
+// into one record per TCP socket with the kernel's tcp_info figures (and the owning process with -p), the
+// per-peer aggregate the metrics stream reports, and the listening ports of `ss -tlnH`.
 
 export interface Endpoint {
   address: string;
@@ -12,6 +13,9 @@ export interface TcpFlow {
   sendQ: number;
   local: Endpoint;
   peer: Endpoint;
+  /** The owning process (`users:(("name",pid=N,fd=M))`, with `ss -p`). */
+  process?: string;
+  pid?: number;
   congestionControl?: string;
   rttMs?: number;
   rttVarMs?: number;
@@ -27,6 +31,9 @@ export interface TcpFlow {
   bytesReceived?: number;
   segsOut?: number;
   segsIn?: number;
+  /** Segments that carried data, each way (data_segs_out / data_segs_in). */
+  dataSegsOut?: number;
+  dataSegsIn?: number;
   /** retrans:CURRENT/TOTAL: segments retransmitted and not yet acknowledged / over the socket's life. */
   retransCurrent?: number;
   retransTotal?: number;
@@ -61,6 +68,8 @@ const NUMBERS: Record<string, keyof TcpFlow> = {
   bytes_received: "bytesReceived",
   segs_out: "segsOut",
   segs_in: "segsIn",
+  data_segs_out: "dataSegsOut",
+  data_segs_in: "dataSegsIn",
   lost: "lost",
   unacked: "unacked",
   delivered: "delivered",
@@ -121,7 +130,7 @@ function parseInfo(flow: TcpFlow, line: string): void {
   }
 }
 
-/** Parses `ss -tin` (with or without its header line) into one record per socket. */
+/** Parses `ss -tin[p]` (with or without its header line) into one record per socket. */
 export function parseSsTcpInfo(text: string): TcpFlow[] {
   const flows: TcpFlow[] = [];
   let current: TcpFlow | undefined;
@@ -145,6 +154,11 @@ export function parseSsTcpInfo(text: string): TcpFlow[] {
       peer,
       appLimited: false,
     };
+    const proc = /users:\(\("([^"]+)",pid=(\d+)/.exec(line);
+    if (proc) {
+      current.process = proc[1];
+      current.pid = Number(proc[2]);
+    }
     flows.push(current);
   }
   return flows;
@@ -188,4 +202,16 @@ export function aggregateFlows(flows: readonly TcpFlow[]): TcpAggregate {
       ...new Set(flows.flatMap((x) => (x.congestionControl ? [x.congestionControl] : []))),
     ].sort(),
   };
+}
+
+/** Local ports in LISTEN state, from `ss -tlnH`. */
+export function parseListening(text: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of text.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] !== "LISTEN" || cols.length < 4) continue;
+    const port = parseEndpoint(cols[3])?.port;
+    if (port !== undefined) ports.add(port);
+  }
+  return ports;
 }

@@ -1,0 +1,20 @@
+// dependency-cruiser: the import graph of our own code has no cycle (run by test/test-architecture.ts and
+// `make lint`). Which folder may import which is ESLint's job (eslint.config.mjs, "Boundaries").
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "A cycle means two modules are one idea split in two, or one holds what belongs to a third.",
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|out|node_modules)/" },
+    tsConfig: { fileName: "tsconfig.json" },
+    tsPreCompilationDeps: true,
+  },
+};
