@@ -8,6 +8,11 @@ import path from "node:path";
 import { connectAgent, type AgentConnection } from "../provider/agent/client";
 import type { LabHost, LabInventory } from "../provider/lab";
 import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
+import type { AgentReach } from "../provider/resources/agent";
+import {
+  grantFeedback as provideFeedbackGrant,
+  revokeFeedback,
+} from "../provider/resources/migration-feedback";
 import { start } from "../provider/util/exec";
 
 /** The agent the benchmarks start; NETPERSONA_BENCH_AGENT_BUNDLE points at another build (before/after runs). */
@@ -19,7 +24,10 @@ export interface BenchAgent {
   host: LabHost;
   endpoint: string;
   pid: number;
+  /** Keeps the certificate the agent presents (a session's source grants feedback to it). */
   client: AgentConnection;
+  /** How the provider reaches the agent (a Migration's `source`/`destination`). */
+  reach: AgentReach;
   /** The agent's state directory (--state-dir). */
   stateDir: string;
   /** Everything the agent wrote to stdout and stderr (Node's warnings go to stderr). */
@@ -85,12 +93,14 @@ export async function startBenchAgent(
   });
   await listening(child, 30_000);
   const endpoint = `${host.address}:${AGENT_PORT}`;
-  const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem }); // prettier-ignore
+  const reach = { endpoint, caCertPem: pki.ca.certPem, clientCertPem: pki.client.certPem, clientKeyPem: pki.client.keyPem }; // prettier-ignore
+  const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem, keepServerCertificate: true }); // prettier-ignore
   return {
     host,
     endpoint,
     pid: child.pid!,
     client,
+    reach,
     stateDir: path.join(dir, "state"),
     logText: () => readFileSync(logPath, "utf8"),
     stop: async () => {
@@ -102,4 +112,19 @@ export async function startBenchAgent(
       if (child.exitCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+/** What the Migration provider does before StartSession, with its own function: the source agent lets the
+ *  destination's certificate (as `dst.client` sees it) stream feedback for `sessionId`. Throws when it does
+ *  not: the benchmarks measure sessions with feedback. Returns the revoke for when the session has ended. */
+export async function grantFeedback(
+  src: BenchAgent,
+  dst: BenchAgent,
+  sessionId: string,
+  maxDurationMs: number,
+): Promise<() => Promise<void>> {
+  const name = `bench ${sessionId}`;
+  if (!(await provideFeedbackGrant(src.reach, dst.client, sessionId, maxDurationMs, name)))
+    throw new Error(`the source agent at ${src.endpoint} did not grant session ${sessionId}'s feedback`);
+  return () => revokeFeedback(src.reach, sessionId, name);
 }

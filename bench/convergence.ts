@@ -10,7 +10,7 @@ import { labImpair, type ImpairOptions } from "../provider/lab";
 import { personaSchema } from "../provider/persona/schema";
 import { personaToWire } from "../provider/proto/persona";
 import type { SessionEvent__Output } from "../provider/proto/gen/netpersona/agent/v1/SessionEvent";
-import { benchPki, startBenchAgent, type BenchAgent } from "./agents";
+import { benchPki, grantFeedback, startBenchAgent, type BenchAgent } from "./agents";
 import { hostOn, withLab, type LabInventory } from "./lab";
 import { startLoad } from "./load";
 import type { PartOptions } from "./part";
@@ -71,6 +71,8 @@ export interface ConvergenceRun {
   adjustIntervals: number;
   overBoundIntervals: number;
   change: string;
+  /** The session's feedback-lost events (the source's feedback stream cut or refused). */
+  feedbackLost: number;
 }
 
 async function one(
@@ -86,6 +88,8 @@ async function one(
   const policy = policyOrThrow(input);
   const id = `bench-${sc.kind}-${repeat}-${Date.now()}`;
   const persona = personaSchema.parse({ congestionControl: "cubic", mtu: 1500, mtuScope: "route", qos: { class: "standard" } }); // prettier-ignore
+  // As the Migration does: the source lets the destination's feedback stream in for this session.
+  const revoke = await grantFeedback(src, dst, id, policy.maxDurationMs);
   await dst.client.startSession({
     session_id: id,
     source_persona: personaToWire(persona),
@@ -117,6 +121,7 @@ async function one(
     await dst.client.abortSession({ session_id: id, reason: "benchmark done", rollback: true }).catch(() => undefined); // prettier-ignore
     await labImpair(inv.name, { link: "destination:source", clear: true });
     await watch;
+    await revoke();
   }
   return measure(sc, repeat, events, injectedAt, o);
 }
@@ -150,8 +155,9 @@ function measure(
     adjustIntervals: endS / dt,
     overBoundIntervals: (endS - boundS) / dt,
     change: adjust ? adjust.changes.map((c) => `${c.field} ${c.from} → ${c.to}`).join(", ") : "none",
+    feedbackLost: events.filter((e) => e.kind === "feedback-lost").length,
   };
-  o.log(`convergence ${sc.kind} #${repeat}: seen ${r.seenS}s, bound ${r.boundS}s, adjusted ${r.adjustS}s (${r.change}), back ${r.backS}s`); // prettier-ignore
+  o.log(`convergence ${sc.kind} #${repeat}: seen ${r.seenS}s, bound ${r.boundS}s, adjusted ${r.adjustS}s (${r.change}), back ${r.backS}s, ${r.feedbackLost} feedback-lost`); // prettier-ignore
   return r;
 }
 

@@ -75,6 +75,7 @@ export async function benchSoak(o: PartOptions & { soakMinutes?: number }): Prom
     figure("source.warnings", "MaxListenersExceededWarning in the source agent's log", "warnings", [r.maxListenerWarnings.source], { op: "<=", value: 0, text: "0" }), // prettier-ignore
     figure("sessions.run", "sessions run", "sessions", [r.sessions.length]),
     figure("sessions.converged", "sessions converged", "sessions", [converged]),
+    figure("sessions.feedbackLost", "feedback-lost events (the source's feedback stream cut or refused)", "events", [r.sessions.reduce((n, s) => n + s.feedbackLost, 0)], { op: "<=", value: 0, text: "0" }), // prettier-ignore
     figure("sessions.seconds", "session duration (start to final event)", "s", r.sessions.map((s) => s.durationS)), // prettier-ignore
   ];
   return {
@@ -82,7 +83,7 @@ export async function benchSoak(o: PartOptions & { soakMinutes?: number }): Prom
     settings: { ...opts, samplesPerAgent: r.samples.length / 2, agentBundle: process.env.NETPERSONA_BENCH_AGENT_BUNDLE ?? "dist/agent/netpersona-agent.js" }, // prettier-ignore
     figures,
     notes: [
-      `A 2-host lab, real agents (dist/agent/netpersona-agent.js): StreamMetrics both ways (10 probes a second to the other agent) for ${opts.durationS} s; the destination runs a migration session (source persona mirrored, feedback from the source agent) every ${opts.sessionEveryS} s from ${opts.baselineS} s on, watched with WatchSession until its final event, as the Migration resource does.`, // prettier-ignore
+      `A 2-host lab, real agents (dist/agent/netpersona-agent.js): StreamMetrics both ways (10 probes a second to the other agent) for ${opts.durationS} s; the destination runs a migration session (source persona mirrored, feedback from the source agent, granted on the source before StartSession and revoked after the session ended, as the Migration does) every ${opts.sessionEveryS} s from ${opts.baselineS} s on, watched with WatchSession until its final event, as the Migration resource does.`, // prettier-ignore
       `Every ${opts.sampleEveryS} s: RSS and open fds from /proc/PID, heap, state directory bytes, abort listeners and session watchers from GetInfo's runtime. Slopes are least squares over the samples from ${opts.warmupS} s on (after the first session cycle); one run, so min = max and stddev 0.`, // prettier-ignore
       "Abort listeners = 'abort' listeners on the signals the agent keeps open (streaming calls, running sessions, feedback links). Each agent serves one StreamMetrics call, which holds 1 listener while it waits between samples and 0 while it probes: the baseline is the largest idle sample before the first session; the last sample is taken with every session over and nothing watching.", // prettier-ignore
       "RSS includes memory V8 keeps after a collection; heap used is what is live. The slope target is not a test: on a shared 2-core machine a few MB move with the load, so read the slope against the run's length.", // prettier-ignore

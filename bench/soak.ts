@@ -11,7 +11,7 @@ import { policyOrThrow, type PolicyInput } from "../provider/engine";
 import { personaSchema } from "../provider/persona/schema";
 import { personaToWire } from "../provider/proto/persona";
 import { sessionPolicyToWire } from "../provider/proto/session-policy";
-import { benchPki, startBenchAgent, type BenchAgent } from "./agents";
+import { benchPki, grantFeedback, startBenchAgent, type BenchAgent } from "./agents";
 import { hostOn, type LabInventory } from "./lab";
 import { dirBytes } from "../provider/agent/runtime";
 import { rssMB } from "./proc";
@@ -50,6 +50,8 @@ export interface SoakSession {
   durationS: number;
   state: string;
   events: number;
+  /** Its feedback-lost events (the source's feedback stream cut or refused). */
+  feedbackLost: number;
 }
 
 export interface SoakResult {
@@ -130,8 +132,14 @@ async function probe(from: BenchAgent, to: BenchAgent, stop: () => boolean): Pro
   return n;
 }
 
-/** One session on the destination towards the source, watched until it ends. */
+/** One session on the destination towards the source, its feedback granted as the Migration does (revoked
+ *  once it ended), watched until it ends. */
 async function session(src: BenchAgent, dst: BenchAgent, id: string, policy: PolicyInput) {
+  const revoke = await grantFeedback(src, dst, id, policyOrThrow(policy).maxDurationMs);
+  return watched(src, dst, id, policy).finally(revoke);
+}
+
+async function watched(src: BenchAgent, dst: BenchAgent, id: string, policy: PolicyInput) {
   const persona = personaSchema.parse({ congestionControl: "cubic", mtu: 1500, mtuScope: "route", qos: { class: "standard" } }); // prettier-ignore
   await dst.client.startSession({
     session_id: id,
@@ -141,13 +149,15 @@ async function session(src: BenchAgent, dst: BenchAgent, id: string, policy: Pol
     policy: sessionPolicyToWire(policyOrThrow(policy), policy),
   });
   let events = 0;
+  let feedbackLost = 0;
   let state = "";
   for await (const e of dst.client.watchSession(id)) {
     events++;
+    if (e.kind === "feedback-lost") feedbackLost++;
     state = e.state;
     if (/CONVERGED|ROLLED_BACK|ABORTED|FAILED/.test(e.state)) break;
   }
-  return { events, state };
+  return { events, feedbackLost, state };
 }
 
 /** Runs the soak in a lab of at least 2 hosts (h1 source, h2 destination). */
@@ -182,7 +192,7 @@ export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResul
       inSession = true;
       const r = await session(src, dst, id, o.policy).finally(() => (inSession = false));
       sessions.push({ id, startS: s0, durationS: now() - s0, ...r });
-      o.log(`soak: session ${k + 1} ${r.state} after ${(now() - s0).toFixed(1)} s, ${r.events} events; destination ${rssMB(dst.pid).toFixed(1)} MB`); // prettier-ignore
+      o.log(`soak: session ${k + 1} ${r.state} after ${(now() - s0).toFixed(1)} s, ${r.events} events (${r.feedbackLost} feedback-lost); destination ${rssMB(dst.pid).toFixed(1)} MB`); // prettier-ignore
       k++;
     }
     await sleep(Math.max(0, o.durationS - now()) * 1000);

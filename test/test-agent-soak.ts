@@ -29,11 +29,12 @@ describe("agent soak: no listener leak, bounded session history", function () {
       await destroyLab(LAB);
     });
 
-    it("ran the sessions to convergence, each with more than 11 events", function () {
+    it("ran the sessions to convergence, each with more than 11 events and its feedback kept", function () {
       assert.ok(r.sessions.length >= 2, `${r.sessions.length} sessions`);
       for (const s of r.sessions) {
         assert.equal(s.state, "SESSION_STATE_CONVERGED", s.id);
         assert.ok(s.events > 11, `${s.id}: ${s.events} events`);
+        assert.equal(s.feedbackLost, 0, `${s.id}: feedback granted on the source, so never lost`);
       }
       assert.ok(r.metricsSamples.source > 10 && r.metricsSamples.destination > 10, JSON.stringify(r.metricsSamples)); // prettier-ignore
     });

@@ -105,10 +105,9 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
     const source = { ...standard, routes: { preferred_gateway: gw1 } };
     const target = { ...standard, routes: { preferred_gateway: gw3 } };
     const policy = shortPolicy({ gates: [], schedule: { steps: [{ weight: 0.5, dwellMs: 20_000 }, 1] } });
-    const started = await conn!.startSession({
-      ...startRequest(lab!, src!.endpoint, "ecmp", source, policy),
-      target_persona: target,
-    });
+    const req = { ...startRequest(lab!, src!.endpoint, "ecmp", source, policy), target_persona: target };
+    await fx.grantFeedback(lab!, src!, dst!, req); // as the Migration does: the source lets h2's feedback in
+    const started = await conn!.startSession(req);
     assert.equal(started.target_persona?.routes?.preferred_gateway, gw3);
     const half = await follow(conn!, "ecmp", (e) => e.weight === 0.5 || e.weight === 1);
     assert.equal(lastOf(half).weight, 0.5, story(half));
@@ -126,6 +125,7 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
     const events = await follow(conn!, "ecmp");
     const last = lastOf(events);
     assert.deepEqual([last.kind, last.state, last.weight], ["converged", "SESSION_STATE_CONVERGED", 1], story(events)); // prettier-ignore
+    assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
     const final = await defaultRoute(ns);
     assert.match(final, new RegExp(`^(unicast )?default via ${gw3.replace(/\./g, "\\.")} dev \\S+`), final);
     assert.doesNotMatch(final, /nexthop/);

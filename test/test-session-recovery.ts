@@ -56,11 +56,13 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
   it("caps the MTU at 1200 when the source reports degraded performance", async () => {
     await labImpair(LAB, { link: "source:destination", loss: 30 });
     const policy = shortPolicy({ gates: [], rules: { lossMedium: { enabled: false } }, schedule: { steps: [0.5, 1], stepDwellMs: 1500 } }); // prettier-ignore
-    await fx.grantFeedback(lab!, src!, "degraded");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "degraded", standard, policy));
+    const req = startRequest(lab!, src!.endpoint, "degraded", standard, policy);
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     const events = await follow(conn, "degraded", (e, all) => e.weight === 1 && all.some((x) => x.rule === "sourceDegraded")); // prettier-ignore
     const adjust = events.find((e) => e.rule === "sourceDegraded");
     assert.ok(adjust, story(events));
+    assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
     assert.equal(adjust.reason, "sourceDegraded: the source reports degraded performance for 2 intervals: mtu 1500 → 1200"); // prettier-ignore
     const mtu = Number(/mtu lock (\d+)/.exec(await defaultRoute(lab!.destination.netns))?.[1]);
     assert.ok(mtu <= 1200, `route mtu ${mtu}`);
@@ -77,8 +79,9 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
   it("resumes a session after kill -9 of the destination agent and converges", async () => {
     const persona = { ...standard, mtu: 1440 };
     const policy = shortPolicy({ schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: 1500 } });
-    await fx.grantFeedback(lab!, src!, "restart");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "restart", persona, policy));
+    const req = startRequest(lab!, src!.endpoint, "restart", persona, policy);
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     const before = await follow(conn, "restart", (e) => e.weight >= 0.5);
     conn.close();
     await fx.killAgent(dst);
@@ -99,6 +102,7 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
       "the weight never went back",
     );
     assert.equal(events.filter((e) => e.kind === "started").length, 1);
+    assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
     const last = lastOf(events);
     assert.deepEqual([last.kind, last.state, last.weight], ["converged", "SESSION_STATE_CONVERGED", 1], story(events)); // prettier-ignore
     assert.match(await defaultRoute(lab!.destination.netns), /mtu lock 1440/);
@@ -108,8 +112,9 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
   it("records a cut feedback link and its return after the source agent restarts", async () => {
     // No gates: while the source restarts, a loaded machine must not turn slow probes into a rollback.
     const policy = shortPolicy({ gates: [], schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } });
-    await fx.grantFeedback(lab!, src!, "link");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "link", standard, policy));
+    const req = startRequest(lab!, src!.endpoint, "link", standard, policy);
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     await follow(conn, "link", (e) => e.weight === 0.5);
     await fx.killAgent(src);
     const lost = await follow(conn, "link", (e) => e.kind === "feedback-lost");
@@ -130,8 +135,9 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
     const persona = { congestion_control: "bbr", mtu: 1300, qos: { class: "low-latency-data" } };
     const policy = shortPolicy({ maxDurationMs: 2500, schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } }); // prettier-ignore
     const start = kernel(await ctl.snapshot());
-    await fx.grantFeedback(lab!, src!, "giveup");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "giveup", persona, policy));
+    const req = startRequest(lab!, src!.endpoint, "giveup", persona, policy);
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     const events = await follow(conn, "giveup");
     assert.ok(
       events.some((e) => e.kind === "advance" && e.weight === 0.5),

@@ -69,10 +69,9 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
   it("converges on a clean path and leaves the final persona in the destination's kernel", async () => {
     const [dnsSrc, dnsDst] = [lab!.inv.networks[0].dns, lab!.inv.networks[1].dns] as string[];
     const persona = { ...standard, mtu: 1460, qos: { class: "multimedia-streaming" }, dns: { servers: [dnsSrc, dnsDst], search: ["mig.example"], options: [] } }; // prettier-ignore
-    await fx.grantFeedback(lab!, src!, "clean");
-    const started = await conn.startSession(
-      startRequest(lab!, src!.endpoint, "clean", persona, shortPolicy()),
-    );
+    const req = startRequest(lab!, src!.endpoint, "clean", persona, shortPolicy());
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    const started = await conn.startSession(req);
     assert.equal(started.peer_address, lab!.source.address);
     const events = await follow(conn, "clean");
     const last = lastOf(events);
@@ -110,8 +109,9 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
       extraRules: [{ id: "lossCc", when: { metric: "lossPct", op: ">", value: 2 }, then: { field: "congestionControl", action: "set", value: "reno" }, recover: false }], // prettier-ignore
     });
     const persona = { ...standard, routes: { prefixes: [{ prefix: "10.250.0.0/16" }] } };
-    await fx.grantFeedback(lab!, src!, "qos");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "qos", persona, policy));
+    const req = startRequest(lab!, src!.endpoint, "qos", persona, policy);
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     const both = (all: { rule: string }[]) =>
       ["lossMedium", "lossCc"].every((r) => all.some((x) => x.rule === r));
     const events = await follow(conn, "qos", (e, all) => e.weight === 0.5 && both(all));
@@ -171,8 +171,9 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
 
   it("lowers the MTU to a black-holed path MTU and locks it on the route", async () => {
     await labImpair(LAB, { link: "destination:source", mtu: 1400, pmtuBlackhole: true });
-    await fx.grantFeedback(lab!, src!, "pmtu");
-    await conn.startSession(startRequest(lab!, src!.endpoint, "pmtu", standard, shortPolicy()));
+    const req = startRequest(lab!, src!.endpoint, "pmtu", standard, shortPolicy());
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn.startSession(req);
     const events = await follow(conn, "pmtu");
     const last = lastOf(events);
     assert.deepEqual([last.kind, last.state], ["converged", "SESSION_STATE_CONVERGED"], story(events));

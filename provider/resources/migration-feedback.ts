@@ -60,8 +60,19 @@ async function onSource<T>(
   }
 }
 
+/** The SHA-256 of the certificate the destination presents on `destination` (connected with
+ *  `keepServerCertificate`), handshaking first when no call has been made on it yet. */
+async function destinationFingerprint(destination: AgentConnection): Promise<string> {
+  if (!destination.serverCertificateSha256()) await destination.ready();
+  const fingerprint = destination.serverCertificateSha256();
+  if (!fingerprint)
+    throw new Error("the destination agent's certificate was not seen on its connection: connect to it with keepServerCertificate"); // prettier-ignore
+  return fingerprint;
+}
+
 /** Grants the destination's certificate the feedback stream of `sessionId` on the source; false (with a
- *  progress line) when the source cannot, and the session then runs without the source's feedback. */
+ *  progress line) when the source cannot, and the session then runs without the source's feedback.
+ *  What every StartSession caller does first (the Migration, the benchmarks, the lab tests). */
 export async function grantFeedback(
   source: AgentReach,
   destination: AgentConnection,
@@ -69,8 +80,7 @@ export async function grantFeedback(
   maxDurationMs: number,
   name: string,
 ): Promise<boolean> {
-  const fingerprint = destination.serverCertificateSha256();
-  if (!fingerprint) throw new Error("the destination agent's certificate was not seen on its connection");
+  const fingerprint = await destinationFingerprint(destination);
   const { expiresUnixMs, capped } = grantExpiry(maxDurationMs);
   const without = "the session runs on the destination's metrics alone (feedback is optional: it records feedback-lost)"; // prettier-ignore
   try {
