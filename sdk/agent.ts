@@ -43,6 +43,19 @@ export interface AgentArgs {
   resolvConfPath?: pulumi.Input<string>;
   /** node (>= 20) on the host (default `node` on PATH). */
   nodePath?: pulumi.Input<string>;
+  /** The agent's UDP echo responder, which peers probe for RTT and loss. */
+  echo?: pulumi.Input<AgentEchoArgs>;
+}
+
+/** Where the agent's echo responder listens and whom it answers besides its session peers and the peers it
+ *  probes itself (docs/security.md, "Echo responder"). A change restarts the agent in place. */
+export interface AgentEchoArgs {
+  /** A concrete address of the host (`--echo-address`; default: the listen address, or for a 0.0.0.0
+   *  listener the default route's source address). */
+  address?: pulumi.Input<string>;
+  /** IP addresses and CIDR prefixes, e.g. `["10.0.0.0/24", "fd00::7"]` (`--echo-allow`): monitoring
+   *  probers, probes between hosts outside a session. Default: none. */
+  allow?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export interface InterfaceInfo {

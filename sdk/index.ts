@@ -1,7 +1,7 @@
 // pulumi-netpersona: what users import in their Pulumi programs.
 export { Persona, type PersonaArgs, type PersonaDefinition, type RouteHintArgs } from "./persona";
 export { StackCa, type StackCaArgs } from "./stack-ca";
-export { Agent, type AgentArgs, type ConnectionArgs, type InterfaceInfo } from "./agent";
+export { Agent, type AgentArgs, type AgentEchoArgs, type ConnectionArgs, type InterfaceInfo } from "./agent";
 export { PersonaAttachment, type PersonaAttachmentArgs } from "./attachment";
 export { Migration, type MigrationArgs, type HistoryEntry, type PolicyInput } from "./migration";
 export { discover, type AgentDiscovery, type DiscoverArgs, type FromDiscoveryOptions } from "./discovery";

@@ -147,6 +147,10 @@ const ARBITRARIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
         installDir: fc.constant("/opt/np"),
         resolvConfPath: fc.constant("/etc/resolv.conf"),
         nodePath: fc.constantFrom("node", "/usr/bin/node"),
+        echo: fc.record(
+          { address: ip.filter((a) => a !== "0.0.0.0"), allow: fc.array(fc.constantFrom("10.0.0.0/24", "10.0.1.5", "fd00::/64"), { maxLength: 3 }) }, // prettier-ignore
+          { requiredKeys: [] },
+        ),
         bundleHash: fc.constantFrom("", "ab12cd34"),
       },
       { requiredKeys: ["connection", "caCertPem", "caKeyPem", "clientCertPem", "clientKeyPem"] },

@@ -18,6 +18,10 @@ export interface InstallSpec {
   nodePath: string;
   listen: string;
   resolvConfPath?: string;
+  /** The echo responder's address (`--echo-address`); absent: the agent chooses (its listen address). */
+  echoAddress?: string;
+  /** Addresses and CIDR prefixes whose echo probes the agent answers besides its peers (`--echo-allow`). */
+  echoAllow?: string[];
   serviceManager: "systemd" | "supervisor";
   unitName: string;
 }
@@ -120,7 +124,10 @@ export function unitFile(spec: InstallSpec): string {
   ].join("\n");
 }
 
-function agentArgs(spec: InstallSpec): string[] {
+/** The agent's command line after node: validated values only (agent-schema.ts: paths without spaces, IP
+ *  addresses, CIDR prefixes), one element each, so the unit's ExecStart needs no quoting and the supervisor's
+ *  start command passes each as one argument. */
+export function agentArgs(spec: InstallSpec): string[] {
   const d = spec.installDir;
   return [
     `${d}/netpersona-agent.js`,
@@ -135,6 +142,8 @@ function agentArgs(spec: InstallSpec): string[] {
     "--key",
     `${d}/agent-key.pem`,
     ...(spec.resolvConfPath ? ["--netns-resolv-conf", spec.resolvConfPath] : []),
+    ...(spec.echoAddress ? ["--echo-address", spec.echoAddress] : []),
+    ...(spec.echoAllow?.length ? ["--echo-allow", spec.echoAllow.join(",")] : []),
   ];
 }
 

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 
 import { z } from "zod";
 
+import { parseAllowList } from "../agent/echo-allow";
 import { systemDirReason } from "../bootstrap/paths";
 import { connectionSchema } from "../ssh/connection";
 
@@ -19,6 +20,51 @@ const agentDir = absPath.superRefine((p, ctx) => {
 
 const pem = (what: string) =>
   z.string().regex(/^-----BEGIN [A-Z ]+-----\r?\n[\s\S]+-----END [A-Z ]+-----\s*$/, `must be a PEM ${what}`);
+
+/** Most entries of `echo.allow`: it is one argument of the agent's command line; wider prefixes cover more. */
+export const ECHO_ALLOW_MAX = 64;
+
+/** One `echo.allow` entry: what the agent's `--echo-allow` takes (its own parser), one entry per element. */
+const echoAllowEntry = z.string().superRefine((e, ctx) => {
+  let ok = e !== "" && !/[\s,]/.test(e);
+  try {
+    if (ok) parseAllowList(e);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    const fix =
+      "give an IP address or a CIDR prefix, one per element (e.g. 10.0.0.0/24, 10.0.1.5 or fd00::/64)";
+    ctx.addIssue({
+      code: "custom",
+      message: `'${e.slice(0, 80)}' is not an IP address or CIDR prefix: ${fix}`,
+    });
+  }
+});
+
+// The agent's UDP echo responder (the peers' probes of this host): where it listens and whom it answers
+// besides the agent's session peers and the peers it probes itself (docs/security.md, "Echo responder").
+const echoSchema = z
+  .strictObject({
+    address: z
+      .string()
+      .refine(
+        (v) => isIP(v) !== 0 && v !== "0.0.0.0" && v !== "::",
+        "must be one concrete IPv4 or IPv6 address of the host (not 0.0.0.0 or ::), e.g. 10.0.1.10",
+      )
+      .optional()
+      .describe(
+        "Address the echo responder listens on (the agent's --echo-address). Default: the listen address, or for a 0.0.0.0/:: listener the default route's source address.",
+      ),
+    allow: z
+      .array(echoAllowEntry)
+      .max(ECHO_ALLOW_MAX, `must list at most ${ECHO_ALLOW_MAX} entries: use wider CIDR prefixes`)
+      .optional()
+      .describe(
+        "Addresses and CIDR prefixes (e.g. 10.0.0.0/24, fd00::7) whose echo probes are answered besides the agent's session peers and the peers it probes itself: monitoring probers, probes between hosts outside a session (the agent's --echo-allow). Default: none.",
+      ),
+  })
+  .meta({ title: "AgentEcho" });
 
 export const stackCaInputsSchema = z.strictObject({
   commonName: z
@@ -71,6 +117,11 @@ export const agentInputsSchema = z
       .regex(/^(node|\/[A-Za-z0-9._/-]+)$/, "must be 'node' or an absolute path to node")
       .default("node")
       .describe("The node (>= 20) that runs the agent on the host."),
+    echo: echoSchema
+      .optional()
+      .describe(
+        "The agent's UDP echo responder, which peers probe for RTT and loss: its address and whom it answers besides session peers.",
+      ),
   })
   .superRefine((a, ctx) => {
     if (a.installDir === a.stateDir) {

@@ -27,7 +27,8 @@ const REPLACE_ON = ["serviceManager", "installDir", "stateDir"];
 /**
  * Inputs an update handles in place (stop, upload, start; the host's network state and the agent's state
  * directory stay): the package version and the bundle's hash (an upgrade), the CA and the provider's
- * certificate (a rotation or a renewal), the port and listen address, resolv.conf path and node.
+ * certificate (a rotation or a renewal), the port and listen address, resolv.conf path, node and the echo
+ * responder's settings (flags of the agent's command line).
  */
 const REINSTALL_ON = [
   VERSION_KEY,
@@ -40,6 +41,7 @@ const REINSTALL_ON = [
   "clientKeyPem",
   "resolvConfPath",
   "nodePath",
+  "echo",
 ];
 /** A connection change other than its host (port, user, keys, dial settings) is only how to reach the host:
  *  an update that checks the new connection and leaves the agent running. */
@@ -78,6 +80,8 @@ function specOf(i: AgentInputs, serviceManager: "systemd" | "supervisor") {
     nodePath: i.nodePath,
     listen: listenOf(i).listen,
     resolvConfPath: i.resolvConfPath,
+    echoAddress: i.echo?.address,
+    echoAllow: i.echo?.allow,
     serviceManager,
     unitName: "netpersona-agent",
   };
