@@ -10,6 +10,14 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    {
+      name: "agent-rpc-is-plumbing",
+      severity: "error",
+      comment:
+        "provider/agent/rpc is the gRPC plumbing the persona and session parts use; it imports neither (only the session record types its grant check reads).",
+      from: { path: "^provider/agent/rpc/" },
+      to: { path: "^provider/agent/(session|persona)/", pathNot: "^provider/agent/session/records\\.ts$" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
 import type { LabHost, LabInventory } from "../provider/lab";
 import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
 import type { AgentReach } from "../provider/resources/agent";

@@ -4,7 +4,7 @@
 // host by the agent's own applyPlan. A control run (no change) gives the noise floor of every figure.
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { applyPlan } from "../provider/agent/session-apply";
+import { applyPlan } from "../provider/agent/session/apply";
 import { createHostController } from "../provider/agent/host";
 import { blend, DEFAULT_POLICY } from "../provider/engine";
 import { labImpair } from "../provider/lab";

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 
-import { connectAgent } from "../provider/agent/client";
+import { connectAgent } from "../provider/agent/rpc/client";
 import type { LabHost, LabInventory } from "../provider/lab";
 import { issueAgentCert } from "../provider/pki";
 import { run } from "../provider/util/exec";

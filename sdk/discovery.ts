@@ -24,7 +24,7 @@ export function discover(agent: Agent, args: DiscoverArgs = {}): pulumi.Output<A
   return pulumi
     .all([agent.endpoint, agent.caCertPem, agent.clientCertPem, agent.clientKeyPem])
     .apply(async ([endpoint, caPem, certPem, keyPem]) => {
-      const { connectAgent } = await import("../provider/agent/client");
+      const { connectAgent } = await import("../provider/agent/rpc/client");
       const { fromDiscoverResponse } = await import("../provider/discovery/from-wire");
       const conn = connectAgent({ endpoint, caPem, certPem, keyPem });
       try {

@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 
-import type { AgentConnection } from "../provider/agent/client";
+import type { AgentConnection } from "../provider/agent/rpc/client";
 import type { Persona } from "../provider/proto/gen/netpersona/agent/v1/Persona";
 import type { SessionEvent__Output } from "../provider/proto/gen/netpersona/agent/v1/SessionEvent";
 import type { StartSessionRequest } from "../provider/proto/gen/netpersona/agent/v1/StartSessionRequest";

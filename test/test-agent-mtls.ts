@@ -7,8 +7,8 @@ import { hostname } from "node:os";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { AgentError } from "../provider/agent/errors";
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
+import { AgentError } from "../provider/agent/rpc/errors";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
 import { loadAgentApi } from "../provider/proto/load";
 import { createCa, issueClientCert } from "../provider/pki";
 import { createAgentLab, destroyAgentLab, killHard, startAgent, type AgentLab, type AgentProcess } from "./fixtures/agent-process"; // prettier-ignore
@@ -150,8 +150,8 @@ describe("agent over mTLS (bundle in a namespace)", function () {
     conn = connect();
 
     const after = await conn.getPersona();
-    assert.deepEqual(after.current!.dns, { servers: ["192.0.2.53", "192.0.2.54"], search: ["after.example"], options: [] }); // prettier-ignore
-    assert.equal(after.current!.mtu_scope, "route");
+    assert.deepEqual(after.committed!.dns, { servers: ["192.0.2.53", "192.0.2.54"], search: ["after.example"], options: [] }); // prettier-ignore
+    assert.equal(after.committed!.mtu_scope, "route");
     assert.equal(after.pending, null);
     assert.equal(after.has_snapshot, true);
     assert.deepEqual(after.live!.dns!.servers, ["192.0.2.53", "192.0.2.54"]);
@@ -160,6 +160,6 @@ describe("agent over mTLS (bundle in a namespace)", function () {
     assert.equal(restored.restored, true);
     assert.equal(await readFile(lab!.resolvConf, "utf8"), original);
     const final = await conn.getPersona();
-    assert.deepEqual([final.current, final.has_snapshot], [null, false]);
+    assert.deepEqual([final.committed, final.has_snapshot], [null, false]);
   });
 });

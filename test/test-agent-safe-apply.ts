@@ -8,8 +8,8 @@ import { join } from "node:path";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
-import type { AgentError } from "../provider/agent/errors";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import type { AgentError } from "../provider/agent/rpc/errors";
 import type { ResultRecord } from "../provider/agent/safe-apply/journal";
 import type { Persona } from "../provider/proto/gen/netpersona/agent/v1/Persona";
 import { run } from "../provider/util/exec";
@@ -96,7 +96,7 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     agent = await startAgent(lab!);
     conn = connect();
     const p = await conn.getPersona();
-    assert.deepEqual([p.pending, p.current, p.has_snapshot], [null, null, true]);
+    assert.deepEqual([p.pending, p.committed, p.has_snapshot], [null, null, true]);
     assert.equal((await conn.getInfo()).pending_apply_id, "");
     assert.deepEqual(await journal(), [], "the restarted agent folded the watchdog's result into state.json");
     const state = JSON.parse(await readFile(join(lab!.stateDir, "state.json"), "utf8")) as { lastApply: unknown }; // prettier-ignore
@@ -133,7 +133,7 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     );
     assert.deepEqual([a.changed, a.confirm_deadline_unix_ms], [true, "0"]);
     let p = await conn!.getPersona();
-    assert.deepEqual([p.pending, p.current!.mtu, p.current!.congestion_control], [null, 1400, "bbr"]);
+    assert.deepEqual([p.pending, p.committed!.mtu, p.committed!.congestion_control], [null, 1400, "bbr"]);
     assert.deepEqual(await journal(), [], "nothing in flight, no watchdog left");
     assert.deepEqual(await liveWatchdogs(lab!), []);
     const b = await timed("ApplyPersona (safe apply, second persona, timeout 0)", () =>
@@ -141,7 +141,10 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     );
     assert.equal(b.changed, true);
     p = await conn!.getPersona();
-    assert.deepEqual([p.current!.mtu, p.current!.congestion_control, p.has_snapshot], [1300, "reno", true]);
+    assert.deepEqual(
+      [p.committed!.mtu, p.committed!.congestion_control, p.has_snapshot],
+      [1300, "reno", true],
+    );
     const again = await conn!.applyPersona(full(1300, "reno"), 30);
     assert.deepEqual([again.changed, again.confirm_deadline_unix_ms, again.steps.length], [false, "0", 0]);
 
@@ -149,7 +152,7 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     assert.equal(restored.restored, true);
     assert.deepEqual(await host(), original, "the host as before the FIRST persona");
     p = await conn!.getPersona();
-    assert.deepEqual([p.current, p.has_snapshot, p.pending], [null, false, null]);
+    assert.deepEqual([p.committed, p.has_snapshot, p.pending], [null, false, null]);
     assert.equal((await conn!.restoreSnapshot()).restored, false);
     assert.deepEqual(await journal(), []);
     assert.match(agent!.output(), / ApplyPersona peer=10\.252\.\d+\.1:\d+ client="npi provider" OK \d+ms\n/);

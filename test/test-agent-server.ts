@@ -8,14 +8,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
-import { serverCredentials } from "../provider/agent/daemon";
-import type { AgentError } from "../provider/agent/errors";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import { serverCredentials } from "../provider/agent/rpc/tls";
+import type { AgentError } from "../provider/agent/rpc/errors";
 import type { HostController, HostSnapshot } from "../provider/agent/host/api";
 import type { ProbeTarget } from "../provider/agent/safe-apply/probes";
-import { PersonaService } from "../provider/agent/personas";
+import { PersonaService } from "../provider/agent/persona/service";
 import { createAgentServer, type AgentServer } from "../provider/agent/server";
-import type { SessionRunner } from "../provider/agent/sessions";
+import type { SessionRunner } from "../provider/agent/session/store";
 import { StateStore } from "../provider/agent/state";
 import type { Persona } from "../provider/persona/schema";
 import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
@@ -116,7 +116,7 @@ describe("agent server (in process, fake host)", () => {
     });
     while ((await conn.getPersona()).pending) await sleep(100);
     assert.equal(host.live.mtu, 1500);
-    assert.equal((await conn.getPersona()).current, null);
+    assert.equal((await conn.getPersona()).committed, null);
     assert.ok(logs.includes(`apply ${r.apply_id} rolled back: not confirmed in time`));
   });
 
@@ -149,9 +149,9 @@ describe("agent server (in process, fake host)", () => {
     const r = await conn.applyPersona({ mtu: 1450 }, 60);
     assert.equal((await conn.getInfo()).pending_apply_id, r.apply_id);
     assert.equal((await conn.getPersona()).pending!.apply_id, r.apply_id);
-    for (let i = 0; i < 2; i++) assert.equal((await conn.confirmApply(r.apply_id)).current!.mtu, 1450);
+    for (let i = 0; i < 2; i++) assert.equal((await conn.confirmApply(r.apply_id)).committed!.mtu, 1450);
     await assert.rejects(conn.rollbackApply(r.apply_id), (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION); // prettier-ignore
-    assert.deepEqual([host.live.mtu, (await conn.getPersona()).current!.mtu], [1450, 1450]);
+    assert.deepEqual([host.live.mtu, (await conn.getPersona()).committed!.mtu], [1450, 1450]);
     assert.ok(logs.includes(`apply ${r.apply_id} confirmed`));
   });
 
@@ -171,7 +171,7 @@ describe("agent server (in process, fake host)", () => {
   it("commits at once without a timeout; RollbackApply of an unknown id is FAILED_PRECONDITION", async () => {
     const r = await conn.applyPersona({ mtu: 9000 });
     assert.equal(r.confirm_deadline_unix_ms, "0");
-    assert.equal((await conn.getPersona()).current!.mtu, 9000);
+    assert.equal((await conn.getPersona()).committed!.mtu, 9000);
     await assert.rejects(
       conn.rollbackApply(r.apply_id),
       (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION,
@@ -235,6 +235,6 @@ describe("agent server (in process, fake host)", () => {
     assert.equal((await again.confirm(r.apply_id)).mtu, 1380);
     again.stop();
     const st = (await StateStore.open(join(dir, "state"))).get();
-    assert.deepEqual([st.current?.mtu, st.lastApply?.id, st.lastApply?.outcome, st.pending], [1380, r.apply_id, "confirmed", undefined]); // prettier-ignore
+    assert.deepEqual([st.committed?.mtu, st.lastApply?.id, st.lastApply?.outcome, st.pending], [1380, r.apply_id, "confirmed", undefined]); // prettier-ignore
   });
 });

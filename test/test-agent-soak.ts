@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { slope, soak, SOAK_POLICY, type SoakResult } from "../bench/soak";
-import { EVENTS_KEPT, FINAL_DETAILED, FINAL_EVENTS_KEPT, FINAL_UNDONE_KEPT, OLD_EVENTS_KEPT, SessionStore, type SessionRecord } from "../provider/agent/sessions"; // prettier-ignore
+import { EVENTS_KEPT, FINAL_DETAILED, FINAL_EVENTS_KEPT, FINAL_UNDONE_KEPT, OLD_EVENTS_KEPT, SessionStore, type SessionRecord } from "../provider/agent/session/store"; // prettier-ignore
 import { StateStore } from "../provider/agent/state";
 import { personaSchema } from "../provider/persona/schema";
 import { createLab, destroyLab } from "./lab-fixture";

@@ -87,8 +87,8 @@ describe("architecture: import graph and boundaries", function () {
 
   it("the sdk reaches the provider's code only through the registry (types may be shared)", async () => {
     const file = "sdk/violation.ts";
-    assert.deepEqual(await lint(file, 'export { connectAgent } from "../provider/agent/client";\n'), [
-      "'../provider/agent/client' import is restricted from being used by a pattern. sdk/ reaches the provider only through the registry (sdk/shim.ts): import types only from here.",
+    assert.deepEqual(await lint(file, 'export { connectAgent } from "../provider/agent/rpc/client";\n'), [
+      "'../provider/agent/rpc/client' import is restricted from being used by a pattern. sdk/ reaches the provider only through the registry (sdk/shim.ts): import types only from here.",
     ]);
     assert.deepEqual(
       await lint(file, 'export type { HistoryEntry } from "../provider/resources/migration";\n'),

@@ -7,8 +7,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 
-import type { AgentConnection } from "../provider/agent/client";
-import { LIMITS } from "../provider/agent/limits";
+import type { AgentConnection } from "../provider/agent/rpc/client";
+import { LIMITS } from "../provider/agent/rpc/limits";
 import { routerNetns } from "../provider/lab";
 import { run } from "../provider/util/exec";
 import * as fx from "./fixtures/session-agents";

@@ -8,9 +8,9 @@ import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
-import type { AgentError } from "../provider/agent/errors";
-import { LIMITS } from "../provider/agent/limits";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import type { AgentError } from "../provider/agent/rpc/errors";
+import { LIMITS } from "../provider/agent/rpc/limits";
 import { issueMonitoringCert, type CertifiedKey } from "../provider/pki";
 import { grantFeedback, revokeFeedback } from "../provider/resources/migration-feedback";
 import * as fx from "./fixtures/session-agents";

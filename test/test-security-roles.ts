@@ -9,9 +9,9 @@ import { createHash, X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
-import type { AgentError } from "../provider/agent/errors";
-import { localAddressTowards } from "../provider/agent/feedback-client";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import type { AgentError } from "../provider/agent/rpc/errors";
+import { localAddressTowards } from "../provider/agent/session/feedback";
 import { issueMonitoringCert, type CertifiedKey } from "../provider/pki";
 import { certificateFromPem, generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial, x509 } from "../provider/pki/keys"; // prettier-ignore
 import { loadAgentApi } from "../provider/proto/load";

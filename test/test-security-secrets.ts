@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
-import { connectAgent } from "../provider/agent/client";
+import { connectAgent } from "../provider/agent/rpc/client";
 import { run } from "../provider/util/exec";
 import { Agent, Migration, StackCa, labAgentArgs, labInventory } from "../sdk";
 import { E2EProject, REPO } from "./e2e";

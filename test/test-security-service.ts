@@ -12,11 +12,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { connectAgent, type AgentConnection } from "../provider/agent/client";
-import { serverCredentials } from "../provider/agent/daemon";
-import type { AgentError } from "../provider/agent/errors";
+import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import { serverCredentials } from "../provider/agent/rpc/tls";
+import type { AgentError } from "../provider/agent/rpc/errors";
 import type { HostController } from "../provider/agent/host/api";
-import { SERVER_LIMITS, serverOptions } from "../provider/agent/limits";
+import { SERVER_LIMITS, serverOptions } from "../provider/agent/rpc/limits";
 import { createAgentServer, type AgentServer } from "../provider/agent/server";
 import { StateStore } from "../provider/agent/state";
 import { unitFile, type InstallSpec } from "../provider/bootstrap/install";

@@ -6,8 +6,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 
-import type { AgentConnection } from "../provider/agent/client";
-import type { AgentError } from "../provider/agent/errors";
+import type { AgentConnection } from "../provider/agent/rpc/client";
+import type { AgentError } from "../provider/agent/rpc/errors";
 import { createHostController, type NetpersonaHostController } from "../provider/agent/host/controller";
 import type { HostSnapshot } from "../provider/agent/host/api";
 import { routerNetns } from "../provider/lab";

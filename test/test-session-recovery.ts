@@ -4,7 +4,7 @@
 // (rolled back: the host equals its session-start snapshot).
 import { strict as assert } from "node:assert";
 
-import type { AgentConnection } from "../provider/agent/client";
+import type { AgentConnection } from "../provider/agent/rpc/client";
 import type { HostSnapshot } from "../provider/agent/host/api";
 import { createHostController, type NetpersonaHostController } from "../provider/agent/host/controller";
 import { labImpair } from "../provider/lab";

@@ -5,8 +5,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 
-import type { AgentConnection } from "../provider/agent/client";
-import type { AgentError } from "../provider/agent/errors";
+import type { AgentConnection } from "../provider/agent/rpc/client";
+import type { AgentError } from "../provider/agent/rpc/errors";
 import { createHostController, type NetpersonaHostController } from "../provider/agent/host/controller";
 import type { HostSnapshot } from "../provider/agent/host/api";
 import { labImpair, routerNetns } from "../provider/lab";
@@ -92,7 +92,7 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
     assert.deepEqual(await nameservers(lab!.destination.netns), [dnsSrc, dnsDst]);
     const got = await conn.getSession("clean");
     assert.deepEqual([got.state, got.weight, got.blended_persona?.mtu], ["SESSION_STATE_CONVERGED", 1, 1460]);
-    assert.equal((await conn.getPersona()).current?.mtu, 1460, "recorded as the agent's current persona");
+    assert.equal((await conn.getPersona()).committed?.mtu, 1460, "recorded as the agent's committed persona");
     // The feedback stream to the source agent was open (mutual TLS with the destination agent's certificate;
     // the source logs the call when it ends, cancelled by the destination at convergence).
     for (let i = 0; i < 50 && !/StreamMetrics /.test(src!.output()); i++) await new Promise((r) => setTimeout(r, 100)); // prettier-ignore

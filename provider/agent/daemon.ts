@@ -5,13 +5,12 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 
-import * as grpc from "@grpc/grpc-js";
-
-import { listenHostOf, startSessionParts } from "./daemon-sessions";
+import { listenHostOf, startSessionParts } from "./session/parts";
 import type { NetpersonaHostController } from "./host/controller";
-import type { SafeApplyConfig } from "./persona-probes";
+import type { SafeApplyConfig } from "./persona/probes";
 import { createAgentServer, type AgentServer } from "./server";
-import type { DiscoverySource } from "./server-sessions";
+import type { DiscoverySource } from "./session/handlers";
+import { serverCredentials, type TlsMaterial } from "./rpc/tls";
 import { StateStore } from "./state";
 import { AGENT_VERSION } from "./version";
 
@@ -30,12 +29,6 @@ export interface DaemonOptions {
   echoAllow?: string;
 }
 
-export interface TlsMaterial {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-}
-
 /** Checks `host:port` / `[v6]:port` and returns it unchanged. */
 export function checkListenAddress(addr: string): string {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(addr);
@@ -46,15 +39,6 @@ export function checkListenAddress(addr: string): string {
     throw new Error(`--listen: '${addr}' must be IPv4:PORT or [IPv6]:PORT, e.g. 10.0.0.2:7443 or [::1]:7443`);
   }
   return addr;
-}
-
-/** mTLS server credentials: our certificate chain, and client certificates required and checked against the CA. */
-export function serverCredentials(tls: TlsMaterial): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createSsl(
-    Buffer.from(tls.caPem),
-    [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }],
-    true,
-  );
 }
 
 async function readPem(flag: string, path: string, kind: RegExp): Promise<string> {
@@ -84,11 +68,12 @@ export function logLine(line: string): void {
 /** Starts the daemon; resolves once it listens, with the server and the bound port. */
 /** Discover RPC: samples this host's flows (the agent runs in the host's namespace) and classifies them. */
 const discoverySource: DiscoverySource = {
-  async discover(req) {
+  async discover(req, signal) {
     const { discover, toDiscoverResponse } = await import("../discovery");
     const r = await discover({
       windowMs: req.window_seconds * 1000,
       sampleEveryMs: req.sample_interval_ms || 200,
+      signal,
     });
     return toDiscoverResponse(r);
   },

@@ -10,17 +10,17 @@ import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
 import type { Persona__Output as WirePersonaOut } from "../proto/gen/netpersona/agent/v1/Persona";
 import type { PlanStep } from "./host/api";
 import type { HostController } from "./host/api";
-import { authorizationInterceptor, lapsedFeedback } from "./authz";
-import { invalidArgument } from "./errors";
-import { FeedbackGrants, grantHandlers } from "./feedback-grants";
+import { authorizationInterceptor, lapsedFeedback } from "./rpc/authz";
+import { invalidArgument } from "./rpc/errors";
+import { FeedbackGrants, grantHandlers } from "./session/grants";
 import { capabilities, hostName, listInterfaces } from "./info";
-import { serverOptions } from "./limits";
-import { callerOf, type SafeApplyConfig } from "./persona-probes";
-import { PersonaService } from "./personas";
-import { unary, type Log } from "./rpc";
+import { serverOptions } from "./rpc/limits";
+import { callerOf, type SafeApplyConfig } from "./persona/probes";
+import { PersonaService } from "./persona/service";
+import { tolerantDecoding, unary, type Log } from "./rpc/calls";
 import { abortListeners, dirBytes, openFds } from "./runtime";
-import { sessionHandlers, type DiscoverySource, type MetricsSource } from "./server-sessions";
-import { SessionStore, type SessionRunner } from "./sessions";
+import { sessionHandlers, type DiscoverySource, type MetricsSource } from "./session/handlers";
+import { SessionStore, type SessionRunner } from "./session/store";
 import type { StateStore } from "./state";
 
 export interface AgentServerOptions {
@@ -114,7 +114,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
       const g = await personas.get();
       return {
         live: personaToWire(g.live),
-        current: g.current ? personaToWire(g.current) : null,
+        committed: g.committed ? personaToWire(g.committed) : null,
         pending: g.pending
           ? {
               apply_id: g.pending.id,
@@ -141,7 +141,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
     }),
     ConfirmApply: unary(log, "ConfirmApply", async (req) => ({
       apply_id: req.apply_id,
-      current: personaToWire(await personas.confirm(req.apply_id)),
+      committed: personaToWire(await personas.confirm(req.apply_id)),
     })),
     RollbackApply: unary(log, "RollbackApply", async (req) => ({
       apply_id: req.apply_id,
@@ -165,7 +165,7 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
   // Every call, unary or streaming, passes the role check in authz.ts before any handler runs.
   const interceptors = [authorizationInterceptor(log, grants)];
   const server = new grpc.Server({ ...serverOptions(), interceptors });
-  server.addService(loadAgentApi().service, handlers);
+  server.addService(tolerantDecoding(loadAgentApi().service), handlers);
 
   return {
     server,

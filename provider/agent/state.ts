@@ -8,8 +8,7 @@ import { join } from "node:path";
 import type { Persona } from "../persona/schema";
 import type { HostSnapshot } from "./host/api";
 import { writeFileAtomic } from "./host/atomic";
-import type { FeedbackGrantRecord } from "./feedback-grants";
-import type { SessionRecord } from "./sessions";
+import type { FeedbackGrantRecord, SessionRecord } from "./session/records";
 
 export const STATE_FILE = "state.json";
 export const STATE_VERSION = 1;
@@ -28,8 +27,9 @@ export interface AgentState {
   version: typeof STATE_VERSION;
   /** The host before any persona was applied; RestoreSnapshot puts it back. */
   preSnapshot?: HostSnapshot;
-  /** The persona last applied and committed. */
-  current?: Persona;
+  /** The persona the agent last confirmed (committed). Files written before the rename call it `current`;
+   *  open() reads them under the new name. */
+  committed?: Persona;
   lastApply?: LastApply;
   /** Only in files written before applies went through safe apply: an apply awaiting confirmation with the
    *  snapshot taken before it. The agent rolls it back when it starts and removes the field. Applies in flight
@@ -81,7 +81,9 @@ export class StateStore {
         `state file ${path} has version ${String(parsed?.version)}, this agent reads ${STATE_VERSION}`,
       );
     }
-    return new StateStore(dir, { ...parsed, sessions: parsed.sessions ?? {} });
+    const { current: older, ...rest } = parsed as AgentState & { current?: Persona };
+    const committed = rest.committed ?? older;
+    return new StateStore(dir, { ...rest, ...(committed && { committed }), sessions: rest.sessions ?? {} });
   }
 
   /** The state as last written. Treat it as read-only; change it with `update`. */

@@ -20,6 +20,8 @@ export interface DiscoverOptions extends HintOptions {
   windowMs: number;
   /** Time between socket samples in milliseconds (50 .. 10 000, at most a tenth of the window). */
   sampleEveryMs: number;
+  /** Stops the sampling (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export const NETNS_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -1,5 +1,7 @@
 // Flow sampling: `ss -tinpH` every few hundred milliseconds over a window (inside a network namespace when
 // asked), plus the interfaces' byte counters at both ends, turned into one series per TCP flow.
+import { setTimeout as sleep } from "node:timers/promises";
+
 import { run } from "../util/exec";
 import { parseListening, parseSsTcpInfo, type TcpFlow } from "../util/ss";
 import type { FlowSeries, SocketSample } from "./types";
@@ -8,6 +10,8 @@ export interface SampleOptions {
   netns?: string;
   windowMs: number;
   sampleEveryMs: number;
+  /** Stops the sampling before the next sample (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface SampleWindow {
@@ -18,7 +22,7 @@ export interface SampleWindow {
   interfaceBytes: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 
 /** rx + tx bytes of every interface except loopback, from `ip -s -j link`. */
 export async function interfaceBytes(netns?: string): Promise<number> {
@@ -103,7 +107,8 @@ export async function sampleFlows(opts: SampleOptions): Promise<SampleWindow> {
   const t0 = Date.now();
   for (let i = 0; i < n; i++) {
     const due = t0 + i * opts.sampleEveryMs;
-    if (due > Date.now()) await sleep(due - Date.now());
+    if (due > Date.now()) await sleep(due - Date.now(), undefined, { signal: opts.signal });
+    opts.signal?.throwIfAborted();
     const sockets = parseSs((await run(["ss", "-tinpH"], { netns: opts.netns })).stdout);
     times.push((Date.now() - t0) / 1000);
     for (const s of sockets) {

@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 
 import { z } from "zod";
 
-import { parseAllowList } from "../agent/echo-allow";
+import { parseAllowList } from "../agent/session/echo-allow";
 import { systemDirReason } from "../bootstrap/paths";
 import { connectionSchema } from "../ssh/connection";
 

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
 
-import type { AgentConnection } from "../agent/client";
+import type { AgentConnection } from "../agent/rpc/client";
 import { issuesToFailures, parseWith } from "../persona/validate";
 import { agentInputsSchema, type AgentInputs } from "./agent-schema";
 import {
@@ -116,7 +116,7 @@ export async function connectTo(
   i: AgentReach,
   o: { keepServerCertificate?: boolean } = {},
 ): Promise<AgentConnection> {
-  const { connectAgent } = await import("../agent/client");
+  const { connectAgent } = await import("../agent/rpc/client");
   return connectAgent({
     endpoint: i.endpoint,
     caPem: i.caCertPem,

@@ -1,15 +1,15 @@
 // A Migration's feedback grant: the destination agent streams the source's view of the path from the source
 // agent (a StreamMetrics call with its own agent certificate), and the source lets an agent certificate do
-// that only while the provider has granted it (GrantFeedback, see provider/agent/feedback-grants.ts). The
+// that only while the provider has granted it (GrantFeedback, see provider/agent/session/grants.ts). The
 // grant names the SHA-256 of the certificate the destination presented to the provider: the agent uses one
-// certificate both to serve and as a client (provider/agent/daemon-sessions.ts). Granted before
+// certificate both to serve and as a client (provider/agent/session/parts.ts). Granted before
 // StartSession (again after a provider crash: idempotent by session id), revoked when the session ends or
 // the Migration is deleted. Feedback is optional to the engine (a cut link is recorded as feedback-lost and
 // the session continues on the destination's metrics), so a source that cannot grant does not fail the
 // migration: the progress line says so.
-import type { AgentConnection } from "../agent/client";
-import type { AgentError } from "../agent/errors";
-import { LIMITS } from "../agent/limits";
+import type { AgentConnection } from "../agent/rpc/client";
+import type { AgentError } from "../agent/rpc/errors";
+import { LIMITS } from "../agent/rpc/limits";
 import { progress } from "./common";
 import { connectTo, type AgentReach } from "./agent";
 

@@ -9,8 +9,8 @@ import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
 
-import type { AgentConnection } from "../agent/client";
-import type { AgentError } from "../agent/errors";
+import type { AgentConnection } from "../agent/rpc/client";
+import type { AgentError } from "../agent/rpc/errors";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";

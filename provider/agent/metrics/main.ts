@@ -10,7 +10,7 @@ import { isIP } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 
-import { parseAllowList } from "../echo-allow";
+import { parseAllowList } from "../session/echo-allow";
 import { startEchoResponder } from "./echo";
 import { probePathMtu } from "./pmtu";
 import { EchoProber, type EchoPeer } from "./prober";

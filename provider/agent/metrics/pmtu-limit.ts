@@ -2,7 +2,7 @@
 // LIMITS.pmtuConcurrent probes run at once in the whole agent, at most LIMITS.pmtuQueued wait for a slot
 // (more are skipped: the peer's path_mtu stays 0, "not measured yet", and the next sample asks again), and
 // the results kept per peer are bounded in number and age (PmtuCache).
-import { LIMITS } from "../limits";
+import { LIMITS } from "../rpc/limits";
 import { probePathMtu, type PmtuResult } from "./pmtu";
 
 /** A probe refused because LIMITS.pmtuQueued are already waiting. */

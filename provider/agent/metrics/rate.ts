@@ -1,7 +1,7 @@
 // Per-source rate limiting of the echo responder: a token bucket per source address, kept in a bounded map
 // (least recently seen dropped first; a bucket idle long enough to be full again is forgotten, which loses
 // nothing). Pure: the clock is injected, so the tests drive it without waiting.
-import { LIMITS } from "../limits";
+import { LIMITS } from "../rpc/limits";
 
 export interface BucketConfig {
   /** Tokens added per second. */

@@ -6,7 +6,7 @@ import type { InterfaceRates } from "../../proto/gen/netpersona/agent/v1/Interfa
 import type { MetricsSample } from "../../proto/gen/netpersona/agent/v1/MetricsSample";
 import type { Peer__Output } from "../../proto/gen/netpersona/agent/v1/Peer";
 import type { PeerMetrics } from "../../proto/gen/netpersona/agent/v1/PeerMetrics";
-import type { MetricsSource } from "../server-sessions";
+import type { MetricsSource } from "../session/handlers";
 import { DEFAULT_ECHO_PORT } from "./echo";
 import { InterfaceMeter, type IfRates } from "./ifstats";
 import type { PmtuResult } from "./pmtu";

@@ -5,10 +5,16 @@ import type { Persona as _netpersona_agent_v1_Persona, Persona__Output as _netpe
 
 export interface ConfirmApplyResponse {
   'apply_id'?: (string);
-  'current'?: (_netpersona_agent_v1_Persona | null);
+  /**
+   * The persona now committed.
+   */
+  'committed'?: (_netpersona_agent_v1_Persona | null);
 }
 
 export interface ConfirmApplyResponse__Output {
   'apply_id': (string);
-  'current': (_netpersona_agent_v1_Persona__Output | null);
+  /**
+   * The persona now committed.
+   */
+  'committed': (_netpersona_agent_v1_Persona__Output | null);
 }

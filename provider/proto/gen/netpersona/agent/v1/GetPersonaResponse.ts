@@ -10,9 +10,10 @@ export interface GetPersonaResponse {
    */
   'live'?: (_netpersona_agent_v1_Persona | null);
   /**
-   * The persona last applied through the agent; unset when none.
+   * The persona the agent last confirmed (committed); unset when none. Field 2 was named `current` before
+   * the agent took nmstate's words (desired / current / merged / committed): same number, same wire.
    */
-  'current'?: (_netpersona_agent_v1_Persona | null);
+  'committed'?: (_netpersona_agent_v1_Persona | null);
   'pending'?: (_netpersona_agent_v1_PendingApply | null);
   'has_snapshot'?: (boolean);
 }
@@ -23,9 +24,10 @@ export interface GetPersonaResponse__Output {
    */
   'live': (_netpersona_agent_v1_Persona__Output | null);
   /**
-   * The persona last applied through the agent; unset when none.
+   * The persona the agent last confirmed (committed); unset when none. Field 2 was named `current` before
+   * the agent took nmstate's words (desired / current / merged / committed): same number, same wire.
    */
-  'current': (_netpersona_agent_v1_Persona__Output | null);
+  'committed': (_netpersona_agent_v1_Persona__Output | null);
   'pending': (_netpersona_agent_v1_PendingApply__Output | null);
   'has_snapshot': (boolean);
 }

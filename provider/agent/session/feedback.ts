@@ -7,11 +7,12 @@ import dgram from "node:dgram";
 import { isIP } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import type { Policy } from "../engine";
-import type { MetricsSample__Output } from "../proto/gen/netpersona/agent/v1/MetricsSample";
-import type { StreamMetricsRequest } from "../proto/gen/netpersona/agent/v1/StreamMetricsRequest";
-import type { FeedbackReport, SessionContext } from "./sessions";
-import { trackSignal } from "./runtime";
+import type { Policy } from "../../engine";
+import type { MetricsSample__Output } from "../../proto/gen/netpersona/agent/v1/MetricsSample";
+import type { StreamMetricsRequest } from "../../proto/gen/netpersona/agent/v1/StreamMetricsRequest";
+import type { FeedbackReport, SessionContext } from "./store";
+import { trackSignal } from "../runtime";
+import { FEEDBACK_PROBES } from "../rpc/limits";
 
 /** What the runner needs of a connection to another agent (AgentConnection has it). */
 export interface PeerAgent {
@@ -19,8 +20,6 @@ export interface PeerAgent {
   close(): void;
 }
 export type ConnectPeerAgent = (endpoint: string) => PeerAgent;
-
-export const FEEDBACK_PROBES = 10;
 
 /** The local address this host uses towards `peer` (the address the peer sees and probes). */
 export async function localAddressTowards(peer: string): Promise<string> {

@@ -16,6 +16,8 @@ export const LIMITS = {
   runningSessions: 4,
   /** Characters of AbortSession's reason. */
   abortReasonChars: 512,
+  /** Discover calls sampling at once on one agent (each runs `ss` every sample for up to 600 s). */
+  discoveriesRunning: 2,
   /** Echo probes answered per second per source address (token bucket refill; metrics/rate.ts). A session
    *  probes at most 50 a second, a feedback stream 10 per sample: 200 leaves room for 4 sessions at once. */
   echoPerSourcePerSecond: 200,
@@ -44,6 +46,9 @@ export const LIMITS = {
   /** How far ahead a feedback grant may expire (s): a session's maximum duration plus a margin fits. */
   feedbackGrantSeconds: 24 * 3600,
 } as const;
+
+/** Probes per sample of a destination's feedback stream on its source (the most an agent certificate may ask). */
+export const FEEDBACK_PROBES = 10;
 
 /** Transport bounds of the agent's gRPC server (grpc-js server options): applied to every connection before
  *  any handler runs. A request larger than `maxReceiveBytes` is refused RESOURCE_EXHAUSTED by grpc-js. */

@@ -2,8 +2,8 @@
 // message that says what to fix and, in the trailing metadata key `netpersona-error`, the same as JSON.
 import * as grpc from "@grpc/grpc-js";
 
-import type { Failure } from "../persona/validate";
-import { CommandError } from "../util/exec";
+import type { Failure } from "../../persona/validate";
+import { CommandError } from "../../util/exec";
 
 export const ERROR_METADATA_KEY = "netpersona-error";
 

@@ -2,9 +2,9 @@
 // controller (from the gRPC peer), and the one log line per safe apply with its timings and probe results.
 import { isIP } from "node:net";
 
-import type { SafeApplyEnv } from "./safe-apply/env";
-import type { ProbeResult, ProbeSpec } from "./safe-apply/probes";
-import type { SafeApplyResult } from "./safe-apply/safe-apply";
+import type { SafeApplyEnv } from "../safe-apply/env";
+import type { ProbeResult, ProbeSpec } from "../safe-apply/probes";
+import type { SafeApplyResult } from "../safe-apply/safe-apply";
 
 export interface SafeApplyConfig {
   /** Injected parts of safe apply: how to start the watchdog (the bundle re-runs itself), how to probe. */

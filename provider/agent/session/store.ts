@@ -3,14 +3,16 @@
 // (the engine), injected into the server; this module only records, persists and distributes what it reports.
 import { EventEmitter } from "node:events";
 
-import type { Persona } from "../persona/schema";
-import { failedPrecondition, invalidArgument, notFound } from "./errors";
-import { trackSignal } from "./runtime";
-import type { StateStore } from "./state";
+import type { Persona } from "../../persona/schema";
+import { failedPrecondition, invalidArgument, notFound } from "../rpc/errors";
+import { trackSignal } from "../runtime";
+import type { StateStore } from "../state";
 
-import type { SessionPolicyRecord, SessionStateName } from "../proto/session-policy";
+import type { SessionStateName } from "../../proto/session-policy";
+import type { SessionEventRecord, SessionRecord } from "./records";
 
-export type { SessionPolicyRecord, SessionStateName };
+export type { MetricsSummary, SessionEventRecord, SessionRecord } from "./records";
+export type { SessionPolicyRecord, SessionStateName } from "../../proto/session-policy";
 
 const FINAL: ReadonlySet<SessionStateName> = new Set([
   "SESSION_STATE_CONVERGED",
@@ -18,54 +20,6 @@ const FINAL: ReadonlySet<SessionStateName> = new Set([
   "SESSION_STATE_ABORTED",
   "SESSION_STATE_FAILED",
 ]);
-
-/** The metrics one decision was based on. */
-export interface MetricsSummary {
-  rttP50Ms: number;
-  rttP90Ms: number;
-  lossRatio: number;
-  jitterMs: number;
-  throughputBps: number;
-  pathMtu: number;
-}
-
-export interface SessionEventRecord {
-  sessionId: string;
-  seq: number;
-  timeUnixMs: number;
-  kind: string;
-  metrics?: MetricsSummary;
-  rule: string;
-  changes: { field: string; from: string; to: string }[];
-  reason: string;
-  weight: number;
-  converged: boolean;
-  state: SessionStateName;
-}
-
-export interface SessionRecord {
-  id: string;
-  state: SessionStateName;
-  weight: number;
-  converged: boolean;
-  policy: SessionPolicyRecord;
-  sourcePersona: Persona;
-  /** The persona the blend moves towards (StartSession's target_persona); absent: the source's mirror. */
-  targetPersona?: Persona;
-  shadowPersona: Persona;
-  blendedPersona?: Persona;
-  sourceAgent: string;
-  peerAddress: string;
-  /** UDP port of the peer's echo responder (0 or absent: the default, 7047). */
-  peerPort?: number;
-  startedUnixMs: number;
-  updatedUnixMs: number;
-  reason: string;
-  /** The latest events (at most EVENTS_KEPT while running, FINAL_EVENTS_KEPT once final), oldest first. */
-  events: SessionEventRecord[];
-  /** Events recorded in all (the seq of the latest); absent in records written before events were trimmed. */
-  eventCount?: number;
-}
 
 /** Events kept per running session: a watcher that falls further behind resumes from the oldest kept. */
 export const EVENTS_KEPT = 500;
@@ -151,16 +105,17 @@ export class SessionStore {
 
   get(id: string): SessionRecord {
     this.validId(id);
-    const s = this.store.get().sessions[id];
+    const s = ownSession(this.store.get().sessions, id);
     if (!s) throw notFound(`no session '${id}': StartSession creates it`);
     return s;
   }
 
   async create(record: SessionRecord): Promise<{ record: SessionRecord; created: boolean }> {
-    const existing = this.store.get().sessions[record.id];
+    const existing = ownSession(this.store.get().sessions, record.id);
     if (existing) return { record: existing, created: false };
     await this.store.update((d) => {
-      d.sessions[record.id] = record;
+      // An own property even for "__proto__" (a valid id), which plain assignment would take as the prototype.
+      Object.defineProperty(d.sessions, record.id, { value: record, enumerable: true, writable: true, configurable: true }); // prettier-ignore
     });
     return { record: this.get(record.id), created: true };
   }
@@ -217,7 +172,7 @@ export class SessionStore {
     const { shadowPersona, blendedPersona, ...fields } = update;
     let event: SessionEventRecord | undefined;
     await this.store.update((d) => {
-      const s = d.sessions[id];
+      const s = ownSession(d.sessions, id)!;
       const now = Date.now();
       const seq = (s.eventCount ?? s.events.length) + 1;
       event = { ...fields, sessionId: id, seq, timeUnixMs: now };
@@ -290,6 +245,12 @@ export class SessionStore {
   stopAll(): void {
     for (const c of this.aborts.values()) c.abort(new Error("agent stopping"));
   }
+}
+
+/** The session recorded under `id`: ids are the client's, so "toString" or "constructor" must not find
+ *  what every object inherits. */
+function ownSession(sessions: Record<string, SessionRecord>, id: string): SessionRecord | undefined {
+  return Object.hasOwn(sessions, id) ? sessions[id] : undefined;
 }
 
 /** Keeps the history of old final sessions short, and drops the oldest final sessions that nothing can undo

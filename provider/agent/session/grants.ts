@@ -5,27 +5,16 @@
 // certificate open StreamMetrics only while such a grant holds; RevokeFeedback or the expiry ends it.
 // Kept in state.json (so an agent restart mid-session keeps them): session id, fingerprint, times. No secret.
 // Bounded: at most LIMITS.feedbackGrants unexpired grants; expired ones are dropped on every write and at start.
-import * as grpc from "@grpc/grpc-js";
+import type { AgentHandlers } from "../../proto/gen/netpersona/agent/v1/Agent";
+import { invalidArgument } from "../rpc/errors";
+import { LIMITS, resourceExhausted } from "../rpc/limits";
+import { unary, type Log } from "../rpc/calls";
+import { SESSION_ID_RE } from "./store";
+import type { StateStore } from "../state";
+import type { FeedbackGrantCheck } from "../rpc/authz";
+import type { FeedbackGrantRecord } from "./records";
 
-import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
-import { AgentError, invalidArgument } from "./errors";
-import { LIMITS, resourceExhausted } from "./limits";
-import { unary, type Log } from "./rpc";
-import { SESSION_ID_RE } from "./sessions";
-import type { StateStore } from "./state";
-
-export interface FeedbackGrantRecord {
-  sessionId: string;
-  /** SHA-256 of the destination agent's certificate (DER), lower-case hex. */
-  peerFingerprint: string;
-  expiresUnixMs: number;
-  grantedUnixMs: number;
-}
-
-/** What the interceptor asks: the grant that lets this certificate stream now, if any. */
-export interface FeedbackGrantCheck {
-  holding(fingerprint: string, now?: number): FeedbackGrantRecord | undefined;
-}
+export type { FeedbackGrantRecord } from "./records";
 
 const FINGERPRINT_RE = /^[0-9a-f]{64}$/;
 
@@ -115,11 +104,6 @@ export class FeedbackGrants implements FeedbackGrantCheck {
 
 function keyed(grants: FeedbackGrantRecord[]): Record<string, FeedbackGrantRecord> {
   return Object.fromEntries(grants.map((g) => [g.sessionId, g]));
-}
-
-/** The error a StreamMetrics call of an agent certificate ends with when its grant is revoked or expires. */
-export function grantLapsed(message: string): AgentError {
-  return new AgentError(grpc.status.PERMISSION_DENIED, message, { role: "agent", rpc: "StreamMetrics" });
 }
 
 /** GrantFeedback and RevokeFeedback (provider only: see RPC_POLICY in authz.ts). */

@@ -2,13 +2,13 @@
 // in between, traffic is split: weighted ECMP nexthops when the gateways differ, the target QoS class on a
 // flow-consistent share of TCP flows, the target congestion control on the plan's target routes (per-route
 // congctl), and the rest (stepped MTU, blended DNS, routes) as a persona view through HostController.apply.
-import type { BlendPlan } from "../engine";
-import type { CongestionControl, Persona } from "../persona/schema";
-import { VerifyError, type Action } from "./host/actions";
-import type { PlanStep } from "./host/api";
-import type { NetpersonaHostController } from "./host/controller";
-import { routeActions } from "./host/route-applier";
-import { primaryDefault, readRoutes, routeSatisfies, type Route } from "./host/routes";
+import type { BlendPlan } from "../../engine";
+import type { CongestionControl, Persona } from "../../persona/schema";
+import { VerifyError, type Action } from "../host/actions";
+import type { PlanStep } from "../host/api";
+import type { NetpersonaHostController } from "../host/controller";
+import { routeActions } from "../host/route-applier";
+import { primaryDefault, readRoutes, routeSatisfies, type Route } from "../host/routes";
 
 type CcPlan = NonNullable<BlendPlan["congestionControl"]>;
 

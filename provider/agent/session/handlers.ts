@@ -6,18 +6,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { personaFromWire } from "../proto/persona";
-import type { AgentHandlers } from "../proto/gen/netpersona/agent/v1/Agent";
-import type { DiscoverRequest__Output } from "../proto/gen/netpersona/agent/v1/DiscoverRequest";
-import type { DiscoverResponse } from "../proto/gen/netpersona/agent/v1/DiscoverResponse";
-import type { MetricsSample } from "../proto/gen/netpersona/agent/v1/MetricsSample";
-import type { Peer__Output } from "../proto/gen/netpersona/agent/v1/Peer";
-import { AgentError, invalidArgument, toServiceError } from "./errors";
-import { LIMITS, StreamSlots, resourceExhausted } from "./limits";
-import { logRequest, serverStream, toAgentError, unary, write, type Log } from "./rpc";
-import { recordFromWire } from "../proto/session-policy";
-import { sessionToWire, eventToWire } from "./session-wire";
-import type { SessionEventRecord, SessionRunner, SessionStore } from "./sessions";
+import { personaFromWire } from "../../proto/persona";
+import type { AgentHandlers } from "../../proto/gen/netpersona/agent/v1/Agent";
+import type { DiscoverRequest__Output } from "../../proto/gen/netpersona/agent/v1/DiscoverRequest";
+import type { DiscoverResponse } from "../../proto/gen/netpersona/agent/v1/DiscoverResponse";
+import type { MetricsSample } from "../../proto/gen/netpersona/agent/v1/MetricsSample";
+import type { Peer__Output } from "../../proto/gen/netpersona/agent/v1/Peer";
+import { AgentError, invalidArgument, toServiceError } from "../rpc/errors";
+import { LIMITS, StreamSlots, resourceExhausted } from "../rpc/limits";
+import { logRequest, serverStream, toAgentError, unary, undecodable, write, type Log } from "../rpc/calls";
+import { recordFromWire } from "../../proto/session-policy";
+import { sessionToWire, eventToWire } from "./wire";
+import type { SessionEventRecord, SessionRunner, SessionStore } from "./store";
 
 export interface MetricsSource {
   /** One sample towards `peers` (seq and time are stamped by the server). */
@@ -59,6 +59,7 @@ export function sessionHandlers(deps: {
 > {
   const { log, sessions } = deps;
   const slots = new StreamSlots();
+  let discovering = 0;
   return {
     StartSession: unary(log, "StartSession", async (req) => {
       const source = personaFromWire(req.source_persona, "source_persona");
@@ -172,6 +173,8 @@ export function sessionHandlers(deps: {
         call.emit("error", toServiceError(e));
       };
       call.on("data", (r) => {
+        const bad = undecodable(r);
+        if (bad) return fail(bad);
         try {
           const s = sessions.noteFeedback(r.session_id, {
             seq: Number(r.seq),
@@ -233,12 +236,34 @@ export function sessionHandlers(deps: {
       },
       slots,
     ),
-    Discover: unary(log, "Discover", async (req) => {
+    Discover: unary(log, "Discover", async (req, call) => {
       if (!deps.discovery) throw unimplemented("Discover (no flow classifier)");
-      if (req.window_seconds < 1 || req.window_seconds > 600) {
+      const window = req.window_seconds;
+      if (window < 1 || window > 600) {
         throw invalidArgument([{ property: "window_seconds", reason: "must be 1..600 seconds" }]);
       }
-      return deps.discovery.discover(req);
+      // 0: 200 ms, or a tenth of a shorter window (the classifier needs at least 10 samples per window).
+      const every = req.sample_interval_ms || Math.min(200, window * 100);
+      if (every < 50 || every > 10_000 || every * 10 > window * 1000) {
+        throw invalidArgument([{ property: "sample_interval_ms", reason: `must be 50..10000 ms and at most a tenth of the window (${Math.min(10_000, window * 100)} ms for ${window} s; 0 picks one), got ${every}` }]); // prettier-ignore
+      }
+      if (discovering >= LIMITS.discoveriesRunning) {
+        throw resourceExhausted(`Discover: ${discovering} discoveries are running on this agent, the limit is ${LIMITS.discoveriesRunning}: wait for one to end`); // prettier-ignore
+      }
+      // A caller that gives up (deadline, cancel) stops the sampling: nobody would read its result.
+      const ac = new AbortController();
+      const cancel = () => ac.abort(new Error("Discover: the caller cancelled or its deadline passed"));
+      call.on("cancelled", cancel);
+      discovering++;
+      try {
+        return await deps.discovery.discover({ ...req, sample_interval_ms: every }, ac.signal);
+      } catch (err) {
+        if (ac.signal.aborted) throw new AgentError(grpc.status.CANCELLED, (ac.signal.reason as Error).message); // prettier-ignore
+        throw err;
+      } finally {
+        discovering--;
+        call.off("cancelled", cancel);
+      }
     }),
   };
 }

@@ -10,11 +10,16 @@ import { BlockList, isIP } from "node:net";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { ROLES, ipsInSubjectAltName, rolesInSubjectAltName, type Role } from "../pki/roles";
+import { ROLES, ipsInSubjectAltName, rolesInSubjectAltName, type Role } from "../../pki/roles";
 import { AgentError, toServiceError } from "./errors";
-import { FEEDBACK_PROBES } from "./feedback-client";
-import { grantLapsed, type FeedbackGrantCheck } from "./feedback-grants";
-import { logRequest, type Log } from "./rpc";
+import type { FeedbackGrantRecord } from "../session/records";
+import { FEEDBACK_PROBES } from "./limits";
+import { logRequest, type Log } from "./calls";
+
+/** What the interceptor asks: the grant that lets this certificate stream now, if any. */
+export interface FeedbackGrantCheck {
+  holding(fingerprint: string, now?: number): FeedbackGrantRecord | undefined;
+}
 
 /** The caller as its certificate and connection show it. */
 export interface Caller {
@@ -155,7 +160,11 @@ export function lapsedFeedback(
   if ("refusal" in who || who.caller.role !== "agent") return undefined;
   const c = who.caller;
   if (grants.holding(c.fingerprint)) return undefined;
-  return grantLapsed(`role 'agent' may not call StreamMetrics any more: the feedback grant to certificate ${c.name} (sha256 ${c.fingerprint}) was revoked or has expired`); // prettier-ignore
+  return new AgentError(
+    grpc.status.PERMISSION_DENIED,
+    `role 'agent' may not call StreamMetrics any more: the feedback grant to certificate ${c.name} (sha256 ${c.fingerprint}) was revoked or has expired`,
+    { role: "agent", rpc: "StreamMetrics" },
+  );
 }
 
 /** The verdict before the request message is read: refused, or allowed with the condition (if any) that

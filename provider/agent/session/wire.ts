@@ -1,10 +1,10 @@
 // Sessions between their stored shape (sessions.ts) and the wire messages (session.proto); the policy's
 // conversions are provider/proto/session-policy.ts.
-import { personaToWire } from "../proto/persona";
-import { recordToWire } from "../proto/session-policy";
-import type { Session } from "../proto/gen/netpersona/agent/v1/Session";
-import type { SessionEvent } from "../proto/gen/netpersona/agent/v1/SessionEvent";
-import type { SessionEventRecord, SessionRecord } from "./sessions";
+import { personaToWire } from "../../proto/persona";
+import { recordToWire } from "../../proto/session-policy";
+import type { Session } from "../../proto/gen/netpersona/agent/v1/Session";
+import type { SessionEvent } from "../../proto/gen/netpersona/agent/v1/SessionEvent";
+import type { SessionEventRecord, SessionRecord } from "./store";
 
 export function sessionToWire(s: SessionRecord): Session {
   return {

@@ -5,18 +5,18 @@
 // certificates carry clientAuth).
 import { isIP } from "node:net";
 
-import type { Persona } from "../persona/schema";
-import { connectAgent } from "./client";
-import type { TlsMaterial } from "./daemon";
+import type { Persona } from "../../persona/schema";
+import { connectAgent } from "../rpc/client";
+import type { TlsMaterial } from "../rpc/tls";
 import { chooseEchoAddress, createEchoAllow, parseAllowList, RecentPeers } from "./echo-allow";
-import { localAddressTowards } from "./feedback-client";
-import type { HostSnapshot } from "./host/api";
-import type { NetpersonaHostController } from "./host/controller";
-import { createMetricsSource, DEFAULT_ECHO_PORT, startEchoResponder, type EchoResponder } from "./metrics";
-import type { MetricsSource } from "./server-sessions";
-import { createSessionRunner } from "./session-runner";
-import type { SessionRunner } from "./sessions";
-import type { StateStore } from "./state";
+import { localAddressTowards } from "./feedback";
+import type { HostSnapshot } from "../host/api";
+import type { NetpersonaHostController } from "../host/controller";
+import { createMetricsSource, DEFAULT_ECHO_PORT, startEchoResponder, type EchoResponder } from "../metrics";
+import type { MetricsSource } from "./handlers";
+import { createSessionRunner } from "./runner";
+import type { SessionRunner } from "./store";
+import type { StateStore } from "../state";
 
 export interface SessionPartsOptions {
   host: NetpersonaHostController;
@@ -46,7 +46,7 @@ export interface SessionParts {
 export function recordSessionPersona(store: StateStore) {
   return async (persona: Persona, sessionStart: HostSnapshot): Promise<void> => {
     await store.update((d) => {
-      d.current = persona;
+      d.committed = persona;
       d.preSnapshot ??= sessionStart;
     });
   };

@@ -2,9 +2,9 @@
 // status, duration; never request bodies or keys) and every failure turned into a typed gRPC status.
 import type * as grpc from "@grpc/grpc-js";
 
-import { toAgentError, toServiceError, type AgentError } from "./errors";
+import { invalidArgument, toAgentError, toServiceError, type AgentError } from "./errors";
 import type { StreamSlots } from "./limits";
-import { trackSignal } from "./runtime";
+import { trackSignal } from "../runtime";
 
 export type Log = (line: string) => void;
 
@@ -29,6 +29,35 @@ function outcomeOf(err: AgentError): string {
   return `${err.codeName}: ${err.message.split("\n")[0]}`;
 }
 
+const UNDECODABLE = Symbol("undecodable request");
+
+/** The service with total request decoders: bytes that are not the method's message (random, truncated, a
+ *  wrong wire type) decode to a marker that the handlers below refuse INVALID_ARGUMENT. A decoder that
+ *  throws would make grpc-js answer INTERNAL "Error deserializing request", which says nothing to fix. */
+export function tolerantDecoding<S extends grpc.ServiceDefinition>(service: S): S {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(service) as [string, grpc.MethodDefinition<unknown, unknown>][]) {
+    const type = (m as { requestType?: { type?: { name?: string } } }).requestType?.type?.name ?? "request";
+    const pkg = m.path.slice(1, m.path.lastIndexOf(".", m.path.indexOf("/", 1)) + 1);
+    const requestDeserialize = (bytes: Buffer): unknown => {
+      try {
+        return m.requestDeserialize(bytes);
+      } catch (err) {
+        const why = `the ${bytes.length} bytes are not a ${pkg}${type} message (${(err as Error).message}): encode requests from proto/${pkg.replace(/\./g, "/")}*.proto`; // prettier-ignore
+        return { [UNDECODABLE]: why };
+      }
+    };
+    out[name] = { ...m, requestDeserialize };
+  }
+  return out as S;
+}
+
+/** The refusal of a request that did not decode (see tolerantDecoding), or undefined for a real one. */
+export function undecodable(req: unknown): AgentError | undefined {
+  const why = (req as { [UNDECODABLE]?: string } | null)?.[UNDECODABLE];
+  return why === undefined ? undefined : invalidArgument([{ property: "request", reason: why }]);
+}
+
 /** A unary handler from an async function. */
 export function unary<Req, Res>(
   log: Log,
@@ -37,7 +66,8 @@ export function unary<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = Date.now();
-    fn(call.request, call).then(
+    const bad = undecodable(call.request);
+    (bad ? Promise.reject(bad) : fn(call.request, call)).then(
       (res) => {
         logRequest(log, method, call, started, "OK");
         callback(null, res);
@@ -64,6 +94,8 @@ export function serverStream<Req, Res>(
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort(new Error("cancelled by the client")));
     const run = async () => {
+      const bad = undecodable(call.request);
+      if (bad) throw bad;
       const client = call.getAuthContext().sslPeerCertificate?.fingerprint256 ?? "-";
       const release = slots?.take(client, method);
       const untrack = trackSignal(ac.signal);

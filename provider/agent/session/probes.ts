@@ -3,11 +3,11 @@
 // re-measured now and then) and the interface throughput since the previous decision.
 import { setTimeout as sleep } from "node:timers/promises";
 
-import type { MetricsWindow } from "../engine";
-import { InterfaceMeter } from "./metrics/ifstats";
-import { probePathMtu, type PmtuResult } from "./metrics/pmtu";
-import { PmtuBusyError, pmtuLimiter } from "./metrics/pmtu-limit";
-import { EchoProber } from "./metrics/prober";
+import type { MetricsWindow } from "../../engine";
+import { InterfaceMeter } from "../metrics/ifstats";
+import { probePathMtu, type PmtuResult } from "../metrics/pmtu";
+import { PmtuBusyError, pmtuLimiter } from "../metrics/pmtu-limit";
+import { EchoProber } from "../metrics/prober";
 
 export interface PathProbeOptions {
   peer: string;

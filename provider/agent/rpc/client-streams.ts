@@ -1,8 +1,8 @@
 // Server streams as async iterables, with typed errors: breaking out of the loop cancels the call.
 import * as grpc from "@grpc/grpc-js";
 
-import type { FeedbackAck__Output } from "../proto/gen/netpersona/agent/v1/FeedbackAck";
-import type { FeedbackReport } from "../proto/gen/netpersona/agent/v1/FeedbackReport";
+import type { FeedbackAck__Output } from "../../proto/gen/netpersona/agent/v1/FeedbackAck";
+import type { FeedbackReport } from "../../proto/gen/netpersona/agent/v1/FeedbackReport";
 import { fromServiceError } from "./errors";
 
 export interface FeedbackChannel {

@@ -6,9 +6,9 @@
 // crash between the two steps writes the same state, so nothing is lost or applied twice.
 import { rm } from "node:fs/promises";
 
-import type { Persona } from "../persona/schema";
-import { idsWith, paths, readJson, readResult, type PendingRecord, type ResultRecord } from "./safe-apply/journal"; // prettier-ignore
-import type { StateStore } from "./state";
+import type { Persona } from "../../persona/schema";
+import { idsWith, paths, readJson, readResult, type PendingRecord, type ResultRecord } from "../safe-apply/journal"; // prettier-ignore
+import type { StateStore } from "../state";
 
 /** What the daemon keeps in a pending record: a persona apply (`atOnce`: confirm_timeout_seconds 0, confirmed by
  *  the agent itself as soon as the probes pass), or the restore of the pre-persona snapshot. */
@@ -51,10 +51,10 @@ export class ApplyJournal {
       await this.store.update((d) => {
         d.lastApply = { id: r.applyId, outcome: r.outcome, by: r.by, reason: r.reason, atUnixMs: r.atUnixMs };
         if (r.outcome !== "confirmed") return;
-        if (meta?.kind === "persona") d.current = meta.persona;
+        if (meta?.kind === "persona") d.committed = meta.persona;
         if (meta?.kind === "restore") {
           delete d.preSnapshot;
-          delete d.current;
+          delete d.committed;
         }
       });
       await rm(paths(this.dir, r.applyId).result, { force: true });

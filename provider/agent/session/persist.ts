@@ -4,10 +4,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import type { EngineState } from "../engine";
-import type { HostSnapshot } from "./host/api";
-import { writeFileAtomic } from "./host/atomic";
-import { SESSION_ID_RE } from "./sessions";
+import type { EngineState } from "../../engine";
+import type { HostSnapshot } from "../host/api";
+import { writeFileAtomic } from "../host/atomic";
+import { SESSION_ID_RE } from "./store";
 
 export const RUNNER_STATE_VERSION = 1;
 

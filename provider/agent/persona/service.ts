@@ -5,14 +5,14 @@
 // safe-apply journal, what is committed in state.json (personas-journal.ts keeps the two one record).
 import { join } from "node:path";
 
-import type { Persona } from "../persona/schema";
-import { failedPrecondition, invalidArgument } from "./errors";
-import type { ApplyOutcome, CurrentPersona, HostController, HostSnapshot, PlanStep } from "./host/api";
-import { probeSpec, timingLine, type Caller, type SafeApplyConfig } from "./persona-probes";
-import { ApplyJournal, describeResult, type ApplyMeta, type PendingView } from "./personas-journal";
-import type { SafeApplyEnv } from "./safe-apply/env";
-import { confirm, recoverOnStart, rollbackApply, safeApply, type SafeApplyResult } from "./safe-apply/safe-apply"; // prettier-ignore
-import type { StateStore } from "./state";
+import type { Persona } from "../../persona/schema";
+import { failedPrecondition, invalidArgument } from "../rpc/errors";
+import type { ApplyOutcome, CurrentPersona, HostController, HostSnapshot, PlanStep } from "../host/api";
+import { probeSpec, timingLine, type Caller, type SafeApplyConfig } from "./probes";
+import { ApplyJournal, describeResult, type ApplyMeta, type PendingView } from "./journal";
+import type { SafeApplyEnv } from "../safe-apply/env";
+import { confirm, recoverOnStart, rollbackApply, safeApply, type SafeApplyResult } from "../safe-apply/safe-apply"; // prettier-ignore
+import type { StateStore } from "../state";
 
 export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
 /** The watchdog deadline of an apply with confirm_timeout_seconds 0 and of RestoreSnapshot, which the agent
@@ -83,7 +83,7 @@ export class PersonaService {
 
   async get(): Promise<{
     live: CurrentPersona;
-    current?: Persona;
+    committed?: Persona;
     pending?: { id: string; persona: Persona; deadlineUnixMs: number };
     hasSnapshot: boolean;
   }> {
@@ -91,7 +91,7 @@ export class PersonaService {
     const p = this.inFlight;
     return {
       live: await this.host.readCurrent(),
-      current: st.current,
+      committed: st.committed,
       pending: p?.meta.kind === "persona" ? { id: p.id, persona: p.meta.persona, deadlineUnixMs: p.deadlineUnixMs } : undefined, // prettier-ignore
       hasSnapshot: st.preSnapshot !== undefined,
     };
@@ -129,9 +129,9 @@ export class PersonaService {
   confirm(applyId: string): Promise<Persona> {
     return this.serial(async () => {
       const last = this.store.get().lastApply;
-      const current = this.store.get().current;
+      const committed = this.store.get().committed;
       // A repeated ConfirmApply (the answer to the first one was lost) gets the same answer.
-      if (last?.id === applyId && last.outcome === "confirmed" && current) return current;
+      if (last?.id === applyId && last.outcome === "confirmed" && committed) return committed;
       const p = this.pendingWithId(applyId);
       await this.commit(applyId, "confirmed");
       return (p.meta as Extract<ApplyMeta, { kind: "persona" }>).persona;

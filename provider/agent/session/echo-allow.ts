@@ -10,7 +10,7 @@
 // Everyone else gets no answer. Documented in docs/security.md ("Echo responder").
 import { BlockList, isIP } from "node:net";
 
-import { LIMITS } from "./limits";
+import { LIMITS } from "../rpc/limits";
 
 /** What the rule reads of a session record. */
 export interface SessionPeers {

@@ -13,23 +13,23 @@ import {
   type Decision,
   type EngineState,
   type MetricsWindow,
-} from "../engine";
-import type { Persona } from "../persona/schema";
-import { FeedbackLink, FeedbackView, localAddressTowards, type ConnectPeerAgent } from "./feedback-client";
-import type { HostSnapshot } from "./host/api";
-import type { NetpersonaHostController } from "./host/controller";
-import { DEFAULT_ECHO_PORT } from "./metrics/echo";
-import { applyPlan } from "./session-apply";
-import { loadRunnerState, runnerStatePath, saveRunnerState } from "./session-persist";
-import { PathProbes, probeSpacingMs } from "./session-probes";
-import { enginePolicyOf, sessionStateOf } from "../proto/session-policy";
+} from "../../engine";
+import type { Persona } from "../../persona/schema";
+import { FeedbackLink, FeedbackView, localAddressTowards, type ConnectPeerAgent } from "./feedback";
+import type { HostSnapshot } from "../host/api";
+import type { NetpersonaHostController } from "../host/controller";
+import { DEFAULT_ECHO_PORT } from "../metrics/echo";
+import { applyPlan } from "./apply";
+import { loadRunnerState, runnerStatePath, saveRunnerState } from "./persist";
+import { PathProbes, probeSpacingMs } from "./probes";
+import { enginePolicyOf, sessionStateOf } from "../../proto/session-policy";
 import {
   SessionAbort,
   type MetricsSummary,
   type SessionContext,
   type SessionRunner,
   type SessionStateName,
-} from "./sessions";
+} from "./store";
 
 export interface SessionRunnerOptions {
   host: NetpersonaHostController;
