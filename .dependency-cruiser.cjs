@@ -1,5 +1,5 @@
-// dependency-cruiser: the import graph of our own code has no cycle (run by test/test-architecture.ts and
-// `make lint`). Which folder may import which is ESLint's job (eslint.config.mjs, "Boundaries").
+// dependency-cruiser: the import graph of our own code has no cycle (run by test/unit/test-architecture.ts, part of
+// `make test`). Which folder may import which is ESLint's job (eslint.config.mjs, "Boundaries").
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

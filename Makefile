@@ -10,7 +10,7 @@ export PATH := $(PULUMI_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 
-.PHONY: help deps system-deps node-deps pulumi build pack lint test demo ci-example schema bench clean
+.PHONY: help deps system-deps node-deps pulumi build pack lint test test-unit test-lab demo ci-example schema bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -46,8 +46,15 @@ lint: node-deps ## eslint + prettier
 	eslint --max-warnings 0 .
 	prettier --check . >/dev/null || { prettier --check . ; exit 1; }
 
-test: deps build lint ## install, build, lint, then every test (mocha)
+test: deps build lint ## install, build, lint, then every test: the unit tests first, then the lab tests
 	@# The spec is given here, not in .mocharc.json, so that `mocha dist/test/test-x.js` runs one file.
+	mocha 'dist/test/unit/test-*.js'
+	mocha 'dist/test/test-*.js'
+
+test-unit: build ## the unit tests alone (test/unit: pure logic, no root, about a minute)
+	mocha 'dist/test/unit/test-*.js'
+
+test-lab: deps build ## the lab tests alone (test/*.ts: network namespaces, real sshd, the real engine; root)
 	mocha 'dist/test/test-*.js'
 
 demo: deps build ## the main job: a live migration in the lab, adapting to loss and a PMTU black hole

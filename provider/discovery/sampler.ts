@@ -22,8 +22,6 @@ export interface SampleWindow {
   interfaceBytes: number;
 }
 
-
-
 /** rx + tx bytes of every interface except loopback, from `ip -s -j link`. */
 export async function interfaceBytes(netns?: string): Promise<number> {
   const { stdout } = await run(["ip", "-s", "-j", "link", "show"], { netns });

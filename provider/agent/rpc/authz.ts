@@ -196,7 +196,7 @@ export function authorizationInterceptor(log: Log, grants?: FeedbackGrantCheck):
       const err = new AgentError(grpc.status.PERMISSION_DENIED, message, { role: role ?? "", rpc });
       logRequest(log, rpc, call, started, `PERMISSION_DENIED: ${message}`);
       const s = toServiceError(err);
-      call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: message, metadata: s.metadata });
+      call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: s.message, metadata: s.metadata });
     };
     const verdict = authorize(rpc, callerOf(call.getAuthContext(), call.getConnectionInfo().remoteAddress));
     return new grpc.ServerInterceptingCall(call, {

@@ -2,7 +2,7 @@
 // status, duration; never request bodies or keys) and every failure turned into a typed gRPC status.
 import type * as grpc from "@grpc/grpc-js";
 
-import { invalidArgument, toAgentError, toServiceError, type AgentError } from "./errors";
+import { clip, invalidArgument, toAgentError, toServiceError, type AgentError } from "./errors";
 import type { StreamSlots } from "./limits";
 import { trackSignal } from "../runtime";
 
@@ -22,7 +22,7 @@ export function logRequest(
   started: number,
   outcome: string,
 ): void {
-  log(`${method} peer=${call.getPeer()} client=${clientName(call)} ${outcome} ${Date.now() - started}ms`);
+  log(`${method} peer=${call.getPeer()} client=${clientName(call)} ${clip(outcome)} ${Date.now() - started}ms`);
 }
 
 function outcomeOf(err: AgentError): string {

@@ -70,18 +70,41 @@ export function toAgentError(err: unknown): AgentError {
   return new AgentError(grpc.status.INTERNAL, message);
 }
 
+/** Characters of a status message (and of a request log line's outcome). A refusal may quote the request (an
+ *  id, an address, every failing entry of a long list): clipped, its status still fits the client's HTTP/2
+ *  header limit (64 KiB) and one request cannot write megabytes to the log. */
+export const MAX_MESSAGE_CHARS = 1024;
+/** Failures, and characters of each property and reason, in the `netpersona-error` metadata. */
+const MAX_DETAIL_FAILURES = 10;
+const MAX_DETAIL_CHARS = 200;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function clip(text: string, max = MAX_MESSAGE_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+function clippedDetails(d: ErrorDetails): ErrorDetails {
+  if (!d.failures) return d;
+  const failures = d.failures.slice(0, MAX_DETAIL_FAILURES).map((f) => ({
+    property: clip(f.property, MAX_DETAIL_CHARS),
+    reason: clip(f.reason, MAX_DETAIL_CHARS),
+  }));
+  return { ...d, failures, ...(d.field !== undefined && { field: clip(d.field, MAX_DETAIL_CHARS) }) };
+}
+
 /** The error as a gRPC status for a handler's callback or `call.destroy`. */
 export function toServiceError(err: AgentError): Partial<grpc.StatusObject> & Error {
   const metadata = new grpc.Metadata();
   if (Object.keys(err.details).length > 0) {
     // Metadata values must be printable ASCII: escape everything else the JSON way.
-    const json = JSON.stringify(err.details).replace(
+    const json = JSON.stringify(clippedDetails(err.details)).replace(
       /[^\x20-\x7e]/g,
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
     );
     metadata.set(ERROR_METADATA_KEY, json);
   }
-  return Object.assign(new Error(err.message), { code: err.code, details: err.message, metadata });
+  const message = clip(err.message);
+  return Object.assign(new Error(message), { code: err.code, details: message, metadata });
 }
 
 /** Reads a gRPC error received by a client back into an AgentError with its details. */

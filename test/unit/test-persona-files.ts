@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 
 import { RunError } from "@pulumi/pulumi/errors";
 
-import { loadPersonas, PersonaFileError } from "../sdk/persona-files";
+import { loadPersonas, PersonaFileError } from "../../sdk/persona-files";
 
 describe("persona files", () => {
   let dir: string;

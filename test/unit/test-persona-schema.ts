@@ -3,9 +3,9 @@ import * as assert from "node:assert/strict";
 
 import * as fc from "fast-check";
 
-import { personaProvider } from "../provider/resources/persona";
-import { cidrProblem, canonicalIp } from "../provider/persona/schema";
-import { UNKNOWN, validatePersona } from "../provider/persona/validate";
+import { personaProvider } from "../../provider/resources/persona";
+import { cidrProblem, canonicalIp } from "../../provider/persona/schema";
+import { UNKNOWN, validatePersona } from "../../provider/persona/validate";
 
 function failures(input: unknown) {
   const r = validatePersona(input);

@@ -2,14 +2,14 @@
 // blend plan (what a plain apply sets while the split parts go their own way), and the policy on the wire.
 import { strict as assert } from "node:assert";
 
-import { reportFromSample } from "../provider/agent/session/feedback";
-import { personaView } from "../provider/agent/session/apply";
-import { probeSpacingMs } from "../provider/agent/session/probes";
-import { enginePolicyOf, recordFromWire } from "../provider/proto/session-policy";
-import { blend, DEFAULT_POLICY, parsePolicy } from "../provider/engine";
-import type { MetricsSample__Output } from "../provider/proto/gen/netpersona/agent/v1/MetricsSample";
-import type { SessionPolicy__Output } from "../provider/proto/gen/netpersona/agent/v1/SessionPolicy";
-import { normalizePersona, validatePersona, type Failure } from "../provider/persona/validate";
+import { reportFromSample } from "../../provider/agent/session/feedback";
+import { personaView } from "../../provider/agent/session/apply";
+import { probeSpacingMs } from "../../provider/agent/session/probes";
+import { enginePolicyOf, recordFromWire } from "../../provider/proto/session-policy";
+import { blend, DEFAULT_POLICY, parsePolicy } from "../../provider/engine";
+import type { MetricsSample__Output } from "../../provider/proto/gen/netpersona/agent/v1/MetricsSample";
+import type { SessionPolicy__Output } from "../../provider/proto/gen/netpersona/agent/v1/SessionPolicy";
+import { normalizePersona, validatePersona, type Failure } from "../../provider/persona/validate";
 
 /** A SessionPolicy as proto-loader decodes it (every field present, zero when unset). */
 function wire(p: Partial<SessionPolicy__Output>): SessionPolicy__Output {

@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 
-import { x509 } from "../provider/pki/keys";
+import { x509 } from "../../provider/pki/keys";
 import {
   createCa,
   issueAgentCert,
@@ -11,7 +11,7 @@ import {
   issueMonitoringCert,
   renewalDue,
   type CertifiedKey,
-} from "../provider/pki";
+} from "../../provider/pki";
 
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";

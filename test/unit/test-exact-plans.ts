@@ -2,13 +2,13 @@
 // only a known difference in a replace key does; refresh compares the kernel in the persona's own terms.
 import * as assert from "node:assert/strict";
 
-import { agentProvider } from "../provider/resources/agent";
-import { attachmentProvider } from "../provider/resources/attachment";
-import { UNKNOWN_VALUE as U, fieldDiff, knownDiffers } from "../provider/resources/common";
-import { inPersonaTerms } from "../provider/resources/drift";
-import { migrationProvider } from "../provider/resources/migration";
-import { validatePersona } from "../provider/persona/validate";
-import type { Persona } from "../provider/persona/schema";
+import { agentProvider } from "../../provider/resources/agent";
+import { attachmentProvider } from "../../provider/resources/attachment";
+import { UNKNOWN_VALUE as U, fieldDiff, knownDiffers } from "../../provider/resources/common";
+import { inPersonaTerms } from "../../provider/resources/drift";
+import { migrationProvider } from "../../provider/resources/migration";
+import { validatePersona } from "../../provider/persona/validate";
+import type { Persona } from "../../provider/persona/schema";
 
 const plan = (d: { changes?: boolean; replaces?: string[]; deleteBeforeReplace?: boolean }) => ({
   changes: d.changes,
@@ -88,7 +88,7 @@ describe("exact plans: unknown at preview is not changed", () => {
   };
 
   it("Agent: another host replaces; another install on the same host replaces old-first; the rest updates", async () => {
-    const { createCa, issueAgentCert } = await import("../provider/pki");
+    const { createCa, issueAgentCert } = await import("../../provider/pki");
     const ca = await createCa({ commonName: "plans" });
     const olds = {
       ...agent,

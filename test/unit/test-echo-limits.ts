@@ -4,13 +4,13 @@
 import { strict as assert } from "node:assert";
 import dgram from "node:dgram";
 
-import { chooseEchoAddress, createEchoAllow, endpointHost, parseAllowList, RecentPeers, type SessionPeers } from "../provider/agent/session/echo-allow"; // prettier-ignore
-import { LIMITS } from "../provider/agent/rpc/limits";
-import { encodeProbe, startEchoResponder } from "../provider/agent/metrics/echo";
-import type { PmtuResult } from "../provider/agent/metrics/pmtu";
-import { PmtuBusyError, PmtuCache, PmtuLimiter } from "../provider/agent/metrics/pmtu-limit";
-import { SourceLimiter, TokenBucket } from "../provider/agent/metrics/rate";
-import { createMetricsSource } from "../provider/agent/metrics/wire";
+import { chooseEchoAddress, createEchoAllow, endpointHost, parseAllowList, RecentPeers, type SessionPeers } from "../../provider/agent/session/echo-allow"; // prettier-ignore
+import { LIMITS } from "../../provider/agent/rpc/limits";
+import { encodeProbe, startEchoResponder } from "../../provider/agent/metrics/echo";
+import type { PmtuResult } from "../../provider/agent/metrics/pmtu";
+import { PmtuBusyError, PmtuCache, PmtuLimiter } from "../../provider/agent/metrics/pmtu-limit";
+import { SourceLimiter, TokenBucket } from "../../provider/agent/metrics/rate";
+import { createMetricsSource } from "../../provider/agent/metrics/wire";
 
 const fakeResult = (address: string): PmtuResult => ({
   address,

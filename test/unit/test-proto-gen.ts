@@ -5,13 +5,13 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-import { personaSchema } from "../provider/persona/schema";
-import { validatePersona } from "../provider/persona/validate";
-import { LOADER_OPTIONS } from "../provider/proto/load";
-import { personaFromWire, personaToWire } from "../provider/proto/persona";
-import { run } from "../provider/util/exec";
+import { personaSchema } from "../../provider/persona/schema";
+import { validatePersona } from "../../provider/persona/validate";
+import { LOADER_OPTIONS } from "../../provider/proto/load";
+import { personaFromWire, personaToWire } from "../../provider/proto/persona";
+import { run } from "../../provider/util/exec";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = join(__dirname, "..", "..", "..");
 const GEN = join(ROOT, "provider", "proto", "gen");
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -84,7 +84,7 @@ describe("persona on the wire", () => {
 
   it("survives serialize → deserialize → validate unchanged, zeros and unset fields included", async () => {
     const { loadFileDescriptorSetFromBuffer } = await import("@grpc/proto-loader");
-    const { AGENT_DESCRIPTOR_SET_BASE64 } = await import("../provider/proto/gen/descriptor");
+    const { AGENT_DESCRIPTOR_SET_BASE64 } = await import("../../provider/proto/gen/descriptor");
     const def = loadFileDescriptorSetFromBuffer(
       Buffer.from(AGENT_DESCRIPTOR_SET_BASE64, "base64"),
       LOADER_OPTIONS,

@@ -14,10 +14,10 @@ import {
   type MetricsWindow,
   type PolicyInput,
   type ScenarioStep,
-} from "../provider/engine";
-import { QOS_PRIORITY_ORDER } from "../provider/persona/schema";
-import { validatePersona } from "../provider/persona/validate";
-import { feedbackArb, metricsArb, personaArb, scheduleArb, SEEDS } from "./engine-arbitraries";
+} from "../../provider/engine";
+import { QOS_PRIORITY_ORDER } from "../../provider/persona/schema";
+import { validatePersona } from "../../provider/persona/validate";
+import { feedbackArb, metricsArb, personaArb, scheduleArb, SEEDS } from "../engine-arbitraries";
 
 const dbl = (min: number, max: number) => fc.double({ min, max, noNaN: true });
 

@@ -3,10 +3,10 @@ import * as assert from "node:assert/strict";
 
 import * as fc from "fast-check";
 
-import { blend, type BlendPlan } from "../provider/engine";
-import type { Persona } from "../provider/persona/schema";
-import { validatePersona } from "../provider/persona/validate";
-import { personaArb, SEEDS } from "./engine-arbitraries";
+import { blend, type BlendPlan } from "../../provider/engine";
+import type { Persona } from "../../provider/persona/schema";
+import { validatePersona } from "../../provider/persona/validate";
+import { personaArb, SEEDS } from "../engine-arbitraries";
 
 function valid(input: unknown): Persona {
   const r = validatePersona(input);

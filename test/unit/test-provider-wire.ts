@@ -6,14 +6,14 @@ import * as assert from "node:assert/strict";
 import * as fc from "fast-check";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 
-import { UNKNOWN } from "../provider/persona/validate";
-import { wireSafe } from "../provider/resources/common";
-import { agentProvider } from "../provider/resources/agent";
-import { attachmentProvider } from "../provider/resources/attachment";
-import { migrationProvider } from "../provider/resources/migration";
-import { personaProvider } from "../provider/resources/persona";
-import { providerFor } from "../provider/resources/registry";
-import { stackCaProvider } from "../provider/resources/stack-ca";
+import { UNKNOWN } from "../../provider/persona/validate";
+import { wireSafe } from "../../provider/resources/common";
+import { agentProvider } from "../../provider/resources/agent";
+import { attachmentProvider } from "../../provider/resources/attachment";
+import { migrationProvider } from "../../provider/resources/migration";
+import { personaProvider } from "../../provider/resources/persona";
+import { providerFor } from "../../provider/resources/registry";
+import { stackCaProvider } from "../../provider/resources/stack-ca";
 
 /** The providers themselves, without the registry's central clean-up: fixed at the source too. */
 const RAW = {

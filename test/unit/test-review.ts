@@ -4,8 +4,13 @@ import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 
-import { personaChanges, personaRisks, renderReview, type PreviewDocument } from "../provider/report/review";
-import { REPO } from "./e2e";
+import {
+  personaChanges,
+  personaRisks,
+  renderReview,
+  type PreviewDocument,
+} from "../../provider/report/review";
+import { REPO } from "../e2e";
 
 const CLI = join(REPO, "bin", "netpersona");
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { readHistory } from "../provider/cli/report";
-import { renderSessionSvg } from "../provider/report/svg";
-import type { HistoryEntry } from "../provider/resources/migration";
+import { readHistory } from "../../provider/cli/report";
+import { renderSessionSvg } from "../../provider/report/svg";
+import type { HistoryEntry } from "../../provider/resources/migration";
 
 const m = (rtt: number, loss: number, mtu: number) => ({
   rttP50Ms: rtt / 2,

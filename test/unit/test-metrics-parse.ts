@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-import { ifRates, InterfaceMeter } from "../provider/agent/metrics/ifstats";
-import { checkNetns } from "../provider/agent/metrics/netns";
-import { parsePing, searchPathMtu, type PingResult } from "../provider/agent/metrics/pmtu";
-import { aggregateFlows, parseEndpoint, parseRate, parseSsTcpInfo } from "../provider/util/ss";
-import { canonicalAddress, tcpTowards } from "../provider/agent/metrics/tcp";
+import { ifRates, InterfaceMeter } from "../../provider/agent/metrics/ifstats";
+import { checkNetns } from "../../provider/agent/metrics/netns";
+import { parsePing, searchPathMtu, type PingResult } from "../../provider/agent/metrics/pmtu";
+import { aggregateFlows, parseEndpoint, parseRate, parseSsTcpInfo } from "../../provider/util/ss";
+import { canonicalAddress, tcpTowards } from "../../provider/agent/metrics/tcp";
 
-const fixture = (name: string) => readFileSync(path.join(__dirname, "../../test/fixtures", name), "utf8");
+const fixture = (name: string) => readFileSync(path.join(__dirname, "../../../test/fixtures", name), "utf8");
 
 describe("metrics: ss -tin parser", function () {
   it("reads the iperf3 sender's sockets field by field", function () {

@@ -9,8 +9,8 @@ import {
   encodeProbe,
   startEchoResponder,
   type EchoResponder,
-} from "../provider/agent/metrics/echo";
-import { EchoProber } from "../provider/agent/metrics/prober";
+} from "../../provider/agent/metrics/echo";
+import { EchoProber } from "../../provider/agent/metrics/prober";
 import {
   meanAbsDelta,
   percentile,
@@ -18,7 +18,7 @@ import {
   rfc3550Jitter,
   summarizeRtt,
   summarizeWindow,
-} from "../provider/agent/metrics/window";
+} from "../../provider/agent/metrics/window";
 
 describe("metrics: window statistics", function () {
   it("nearest-rank percentiles", function () {

@@ -12,8 +12,8 @@ import {
   type MetricsWindow,
   type PolicyInput,
   type ScenarioStep,
-} from "../provider/engine";
-import { policyFromCompact, SESSION_POLICY_DEFAULTS } from "../provider/proto/session-policy";
+} from "../../provider/engine";
+import { policyFromCompact, SESSION_POLICY_DEFAULTS } from "../../provider/proto/session-policy";
 
 const OK: MetricsWindow = {
   rttP50Ms: 20,

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 
 import { ESLint } from "eslint";
 
-const ROOT = path.join(__dirname, "../..");
+const ROOT = path.join(__dirname, "../../..");
 const DEPCRUISE = path.join(ROOT, "node_modules/.bin/depcruise");
 
 interface Cruise {
@@ -73,7 +73,7 @@ describe("architecture: import graph and boundaries", function () {
       (await lint(pure, 'export type { Session } from "../proto/gen/netpersona/agent/v1/Session";\n')).length,
       1,
     );
-    assert.equal((await lint(pure, 'export { LIMITS } from "../agent/limits";\n')).length, 1);
+    assert.equal((await lint(pure, 'export { LIMITS } from "../agent/rpc/limits";\n')).length, 1);
     assert.deepEqual(await lint(pure, 'export type { Persona } from "../persona/schema";\n'), []);
   });
 

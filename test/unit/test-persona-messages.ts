@@ -1,8 +1,8 @@
 // Every message a user reads is ours: field path, rule and fix, never zod's defaults, never `{<nil>}`.
 import * as assert from "node:assert/strict";
 
-import { providerFor } from "../provider/resources/registry";
-import { validatePersona } from "../provider/persona/validate";
+import { providerFor } from "../../provider/resources/registry";
+import { validatePersona } from "../../provider/persona/validate";
 
 const VERSION = { netpersonaVersion: "0.1.0", __provider: "shim" };
 

@@ -3,12 +3,12 @@
 // samples as an async iterator, all against an echo responder on 127.0.0.1.
 import assert from "node:assert/strict";
 
-import { startEchoResponder, type EchoResponder } from "../provider/agent/metrics/echo";
-import { MetricsSampler, type MetricsSampleData } from "../provider/agent/metrics/sampler";
-import { createMetricsSource, sampleToWire } from "../provider/agent/metrics/wire";
-import { aggregateFlows } from "../provider/util/ss";
-import type { MetricsSample__Output } from "../provider/proto/gen/netpersona/agent/v1/MetricsSample";
-import { loadAgentApi } from "../provider/proto/load";
+import { startEchoResponder, type EchoResponder } from "../../provider/agent/metrics/echo";
+import { MetricsSampler, type MetricsSampleData } from "../../provider/agent/metrics/sampler";
+import { createMetricsSource, sampleToWire } from "../../provider/agent/metrics/wire";
+import { aggregateFlows } from "../../provider/util/ss";
+import type { MetricsSample__Output } from "../../provider/proto/gen/netpersona/agent/v1/MetricsSample";
+import { loadAgentApi } from "../../provider/proto/load";
 
 function roundTrip(sample: ReturnType<typeof sampleToWire>): MetricsSample__Output {
   const rpc = loadAgentApi().service.StreamMetrics;

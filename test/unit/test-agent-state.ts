@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { StateStore, STATE_FILE } from "../provider/agent/state";
+import { StateStore, STATE_FILE } from "../../provider/agent/state";
 
 describe("agent state file", () => {
   it("reads a committed persona stored as `current` (older files) and writes it back as `committed`", async () => {

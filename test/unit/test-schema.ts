@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 
-import { renderSchema } from "../provider/schema/pulumi-schema";
-import { REPO } from "./e2e";
+import { renderSchema } from "../../provider/schema/pulumi-schema";
+import { REPO } from "../e2e";
 
 const execFileP = promisify(execFile);
 
