@@ -72,7 +72,8 @@ export async function startBenchAgent(
   mkdirSync(path.join(dir, "state"), { recursive: true, mode: 0o700 });
   const cert = await issueAgentCert(pki.ca, { commonName: host.name, ips: [host.address] });
   const files = { ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem };
-  for (const [name, pem] of Object.entries(files)) writeFileSync(path.join(dir, `${name}.pem`), pem, { mode: 0o600 }); // prettier-ignore
+  for (const [name, pem] of Object.entries(files))
+    writeFileSync(path.join(dir, `${name}.pem`), pem, { mode: 0o600 });
   // NETPERSONA_BENCH_AGENT_NODE_ARGS: node options for the agent (e.g. --max-semi-space-size=1), for experiments.
   const nodeArgs = (process.env.NETPERSONA_BENCH_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const argv = [process.execPath, ...nodeArgs, AGENT_BUNDLE, "--listen", `${host.address}:${AGENT_PORT}`];
@@ -93,8 +94,19 @@ export async function startBenchAgent(
   });
   await listening(child, 30_000);
   const endpoint = `${host.address}:${AGENT_PORT}`;
-  const reach = { endpoint, caCertPem: pki.ca.certPem, clientCertPem: pki.client.certPem, clientKeyPem: pki.client.keyPem }; // prettier-ignore
-  const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem, keepServerCertificate: true }); // prettier-ignore
+  const reach = {
+    endpoint,
+    caCertPem: pki.ca.certPem,
+    clientCertPem: pki.client.certPem,
+    clientKeyPem: pki.client.keyPem,
+  };
+  const client = connectAgent({
+    endpoint,
+    caPem: pki.ca.certPem,
+    certPem: pki.client.certPem,
+    keyPem: pki.client.keyPem,
+    keepServerCertificate: true,
+  });
   return {
     host,
     endpoint,

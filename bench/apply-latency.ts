@@ -27,8 +27,20 @@ async function insideMs(inv: LabInventory, a: Persona, b: Persona, rounds: numbe
 function personas(inv: LabInventory): [Persona, Persona] {
   const [d1, d2] = inv.dnsResponders.map((r) => r.address);
   const list: PersonaInput[] = [
-    { mtuScope: "route", congestionControl: "bbr", mtu: 1400, qos: { class: "low-latency-data" }, dns: { servers: [d1, d2] } }, // prettier-ignore
-    { mtuScope: "route", congestionControl: "reno", mtu: 1450, qos: { class: "telephony" }, dns: { servers: [d2, d1] } }, // prettier-ignore
+    {
+      mtuScope: "route",
+      congestionControl: "bbr",
+      mtu: 1400,
+      qos: { class: "low-latency-data" },
+      dns: { servers: [d1, d2] },
+    },
+    {
+      mtuScope: "route",
+      congestionControl: "reno",
+      mtu: 1450,
+      qos: { class: "telephony" },
+      dns: { servers: [d2, d1] },
+    },
   ];
   return [personaSchema.parse(list[0]), personaSchema.parse(list[1])];
 }
@@ -50,7 +62,14 @@ async function floorApply(inv: LabInventory, p: Persona): Promise<number> {
 
 export async function benchApplyLatency(o: PartOptions): Promise<PartResult> {
   const rounds = o.smoke ? 4 : 10;
-  const runs: { repeat: number; changeMs: number; insideMs: number; noopMs: number; floorMs: number; floorEquivalent: boolean }[] = []; // prettier-ignore
+  const runs: {
+    repeat: number;
+    changeMs: number;
+    insideMs: number;
+    noopMs: number;
+    floorMs: number;
+    floorEquivalent: boolean;
+  }[] = [];
   await withLab(o.smoke ? "bsapl" : "bapl", 2, async (inv) => {
     const host = createHostController({ netns: inv.hosts[0].netns });
     const [a, b] = personas(inv);
@@ -67,8 +86,17 @@ export async function benchApplyLatency(o: PartOptions): Promise<PartResult> {
           if (i < 2) equivalent &&= (await host.plan(p)).length === 0;
         }
         await host.restore(pristine);
-        const row = { repeat: r + 1, changeMs: t.changeMs.median, insideMs: inside, noopMs: t.noopMs.median, floorMs: median(floor), floorEquivalent: equivalent }; // prettier-ignore
-        o.log(`apply #${r + 1}: apply+verify ${row.changeMs} ms (inside the namespace ${inside} ms), no-op ${row.noopMs} ms, floor ${row.floorMs.toFixed(1)} ms (same changes: ${equivalent})`); // prettier-ignore
+        const row = {
+          repeat: r + 1,
+          changeMs: t.changeMs.median,
+          insideMs: inside,
+          noopMs: t.noopMs.median,
+          floorMs: median(floor),
+          floorEquivalent: equivalent,
+        };
+        o.log(
+          `apply #${r + 1}: apply+verify ${row.changeMs} ms (inside the namespace ${inside} ms), no-op ${row.noopMs} ms, floor ${row.floorMs.toFixed(1)} ms (same changes: ${equivalent})`,
+        );
         runs.push(row);
       }
     } finally {
@@ -80,11 +108,27 @@ export async function benchApplyLatency(o: PartOptions): Promise<PartResult> {
     title: "Apply latency: persona apply + verify against a plain ip/nft script",
     settings: { rounds, repeat: o.repeat, fields: "congestion control, MTU (route lock), QoS class, DNS" },
     figures: [
-      figure("apply.verify", "apply + verify, in the namespace as the agent runs it (median of the rounds)", "ms", col("insideMs"), { op: "<", value: 100, text: "< 100 ms" }), // prettier-ignore
-      figure("apply.verify.outside", "apply + verify, managed from outside (ip netns exec per command)", "ms", col("changeMs")), // prettier-ignore
+      figure(
+        "apply.verify",
+        "apply + verify, in the namespace as the agent runs it (median of the rounds)",
+        "ms",
+        col("insideMs"),
+        { op: "<", value: 100, text: "< 100 ms" },
+      ),
+      figure(
+        "apply.verify.outside",
+        "apply + verify, managed from outside (ip netns exec per command)",
+        "ms",
+        col("changeMs"),
+      ),
       figure("apply.noop", "no-op apply (read, plan, nothing to run)", "ms", col("noopMs")),
       figure("apply.floor", "floor: plain ip/nft/sysctl script (median of the rounds)", "ms", col("floorMs")),
-      figure("apply.ratio", "apply + verify (in the namespace) / floor", "ratio", runs.map((r) => r.insideMs / r.floorMs)), // prettier-ignore
+      figure(
+        "apply.ratio",
+        "apply + verify (in the namespace) / floor",
+        "ratio",
+        runs.map((r) => r.insideMs / r.floorMs),
+      ),
     ],
     notes: [
       "A lab host. 'In the namespace' = measureApplyVerify in a process started inside the host's namespace, as the agent daemon runs (each command a plain exec); 'from outside' = the same from the root namespace, where each command goes through `ip netns exec`. Personas alternate bbr/1400/low-latency-data/DNS order A and reno/1450/telephony/DNS order B, so every round changes every field.",

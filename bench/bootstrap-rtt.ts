@@ -51,18 +51,37 @@ function variant(name: string, dist: string): Variant {
 async function bootstrap(v: Variant, inv: LabInventory, i: number, pki: Awaited<ReturnType<typeof pkiOf>>) {
   const h = inv.hosts[i];
   const t0 = process.hrtime.bigint();
-  const conn = connectionSchema.parse({ host: h.address, privateKey: readFileSync(h.privateKeyPath, "utf8"), hostKey: h.hostPublicKey }); // prettier-ignore
+  const conn = connectionSchema.parse({
+    host: h.address,
+    privateKey: readFileSync(h.privateKeyPath, "utf8"),
+    hostKey: h.hostPublicKey,
+  });
   const ssh = await v.ssh.SshSession.open(conn);
   try {
     const dir = `${inv.stateDir}/rtt/${v.name}/${h.name}`;
-    const spec = { installDir: `${dir}/opt`, stateDir: `${dir}/state`, nodePath: process.execPath, listen: `${h.address}:7443`, serviceManager: "supervisor" as const, unitName: "netpersona-agent" }; // prettier-ignore
+    const spec = {
+      installDir: `${dir}/opt`,
+      stateDir: `${dir}/state`,
+      nodePath: process.execPath,
+      listen: `${h.address}:7443`,
+      serviceManager: "supervisor" as const,
+      unitName: "netpersona-agent",
+    };
     const b = v.install.bundleFiles();
     await v.install.preflight(ssh, spec, b.agent.length + b.supervisor.length, "auto");
     const cert = await issueAgentCert(pki.ca, { commonName: h.name, ips: [h.address] });
     if (v.name === "old") await v.install.stopService(ssh, spec);
     await v.install.upload(ssh, spec, { caPem: pki.ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem });
     await v.install.startService(ssh, spec);
-    const { conn: agent } = await waitForAgent({ endpoint: spec.listen, caCertPem: pki.ca.certPem, clientCertPem: pki.client.certPem, clientKeyPem: pki.client.keyPem }, h.name); // prettier-ignore
+    const { conn: agent } = await waitForAgent(
+      {
+        endpoint: spec.listen,
+        caCertPem: pki.ca.certPem,
+        clientCertPem: pki.client.certPem,
+        clientKeyPem: pki.client.keyPem,
+      },
+      h.name,
+    );
     agent.close();
     const counts = (ssh as { counts?: Counted["rtt"] }).counts ?? (ssh as Counted).rtt;
     return { ms: elapsedMs(t0), counts, spec };
@@ -87,8 +106,16 @@ async function main(o: { hosts: number; repeat: number; old?: string }) {
         const t0 = process.hrtime.bigint();
         const hosts = await Promise.all(inv.hosts.map((_, i) => bootstrap(v, inv, i, pki)));
         const wall = elapsedMs(t0);
-        for (const x of hosts) await run(["pkill", "-f", `${x.spec.installDir}/netpersona-supervisor.js`], { check: false }); // prettier-ignore
-        const row = { variant: v.name, repeat: r, hosts: o.hosts, wallS: wall / 1000, hostMedianS: median(hosts.map((x) => x.ms)) / 1000, counts: hosts[0].counts ?? "not counted" }; // prettier-ignore
+        for (const x of hosts)
+          await run(["pkill", "-f", `${x.spec.installDir}/netpersona-supervisor.js`], { check: false });
+        const row = {
+          variant: v.name,
+          repeat: r,
+          hosts: o.hosts,
+          wallS: wall / 1000,
+          hostMedianS: median(hosts.map((x) => x.ms)) / 1000,
+          counts: hosts[0].counts ?? "not counted",
+        };
         process.stderr.write(`${JSON.stringify(row)}\n`);
         rows.push(row);
       }

@@ -56,8 +56,23 @@ const SCENARIOS: Scenario[] = [
     load: false,
     stepDwellMs: INTERVAL_MS * 4,
   },
-  { kind: "rate", rule: "latencyHigh", impair: { rate: "10mbit" }, seen: (m) => m.rtt_p90_ms > 50, back: (m) => m.rtt_p90_ms <= 30, load: true, stepDwellMs: INTERVAL_MS * 4 }, // prettier-ignore
-  { kind: "pmtu", rule: "pmtuBlackHole", impair: { mtu: 1300, pmtuBlackhole: true }, seen: (m) => m.path_mtu > 0 && m.path_mtu < 1500, load: false, stepDwellMs: 120_000 }, // prettier-ignore
+  {
+    kind: "rate",
+    rule: "latencyHigh",
+    impair: { rate: "10mbit" },
+    seen: (m) => m.rtt_p90_ms > 50,
+    back: (m) => m.rtt_p90_ms <= 30,
+    load: true,
+    stepDwellMs: INTERVAL_MS * 4,
+  },
+  {
+    kind: "pmtu",
+    rule: "pmtuBlackHole",
+    impair: { mtu: 1300, pmtuBlackhole: true },
+    seen: (m) => m.path_mtu > 0 && m.path_mtu < 1500,
+    load: false,
+    stepDwellMs: 120_000,
+  },
 ];
 
 export interface ConvergenceRun {
@@ -83,11 +98,18 @@ async function one(
   repeat: number,
   o: PartOptions,
 ): Promise<ConvergenceRun> {
-  // prettier-ignore
-  const input: PolicyInput = { ...POLICY, schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: sc.stepDwellMs } };
+  const input: PolicyInput = {
+    ...POLICY,
+    schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: sc.stepDwellMs },
+  };
   const policy = policyOrThrow(input);
   const id = `bench-${sc.kind}-${repeat}-${Date.now()}`;
-  const persona = personaSchema.parse({ congestionControl: "cubic", mtu: 1500, mtuScope: "route", qos: { class: "standard" } }); // prettier-ignore
+  const persona = personaSchema.parse({
+    congestionControl: "cubic",
+    mtu: 1500,
+    mtuScope: "route",
+    qos: { class: "standard" },
+  });
   // As the Migration does: the source lets the destination's feedback stream in for this session.
   const revoke = await grantFeedback(src, dst, id, policy.maxDurationMs);
   await dst.client.startSession({
@@ -110,15 +132,21 @@ async function one(
     injectedAt = Date.now();
     const limitMs = sc.kind === "loss" ? 20_000 : 45_000;
     const done = () => {
-      const adj = events.find((e) => Number(e.time_unix_ms) >= injectedAt && e.kind === "adjust" && e.rule === sc.rule); // prettier-ignore
+      const adj = events.find(
+        (e) => Number(e.time_unix_ms) >= injectedAt && e.kind === "adjust" && e.rule === sc.rule,
+      );
       if (!adj) return false;
       if (!sc.back) return true;
-      return events.some((e) => Number(e.time_unix_ms) > Number(adj.time_unix_ms) && e.metrics && sc.back!(e.metrics)); // prettier-ignore
+      return events.some(
+        (e) => Number(e.time_unix_ms) > Number(adj.time_unix_ms) && e.metrics && sc.back!(e.metrics),
+      );
     };
     while (!done() && Date.now() - injectedAt < limitMs) await sleep(100);
   } finally {
     await load?.stop();
-    await dst.client.abortSession({ session_id: id, reason: "benchmark done", rollback: true }).catch(() => undefined); // prettier-ignore
+    await dst.client
+      .abortSession({ session_id: id, reason: "benchmark done", rollback: true })
+      .catch(() => undefined);
     await labImpair(inv.name, { link: "destination:source", clear: true });
     await watch;
     await revoke();
@@ -133,13 +161,17 @@ function measure(
   injectedAt: number,
   o: PartOptions,
 ): ConvergenceRun {
-  // prettier-ignore
   const policy = policyOrThrow(POLICY);
   const after = events.filter((e) => Number(e.time_unix_ms) >= injectedAt);
   const at = (e?: SessionEvent__Output) => (e ? (Number(e.time_unix_ms) - injectedAt) / 1000 : NaN);
   const seen = after.find((e) => e.metrics && sc.seen(e.metrics));
   const adjust = after.find((e) => e.kind === "adjust" && e.rule === sc.rule);
-  const back = sc.back && adjust ? after.find((e) => Number(e.time_unix_ms) > Number(adjust.time_unix_ms) && e.metrics && sc.back!(e.metrics)) : undefined; // prettier-ignore
+  const back =
+    sc.back && adjust
+      ? after.find(
+          (e) => Number(e.time_unix_ms) > Number(adjust.time_unix_ms) && e.metrics && sc.back!(e.metrics),
+        )
+      : undefined;
   const dt = INTERVAL_MS / 1000;
   // The rule cannot fire before its enter condition held for enterIntervals decisions, the first of which is
   // the first decision whose metrics window already shows the degradation.
@@ -157,7 +189,9 @@ function measure(
     change: adjust ? adjust.changes.map((c) => `${c.field} ${c.from} → ${c.to}`).join(", ") : "none",
     feedbackLost: events.filter((e) => e.kind === "feedback-lost").length,
   };
-  o.log(`convergence ${sc.kind} #${repeat}: seen ${r.seenS}s, bound ${r.boundS}s, adjusted ${r.adjustS}s (${r.change}), back ${r.backS}s, ${r.feedbackLost} feedback-lost`); // prettier-ignore
+  o.log(
+    `convergence ${sc.kind} #${repeat}: seen ${r.seenS}s, bound ${r.boundS}s, adjusted ${r.adjustS}s (${r.change}), back ${r.backS}s, ${r.feedbackLost} feedback-lost`,
+  );
   return r;
 }
 
@@ -166,7 +200,10 @@ export async function benchConvergence(o: PartOptions): Promise<PartResult> {
   await withLab(o.smoke ? "bscnv" : "bcnv", 2, async (inv) => {
     const pki = await benchPki();
     const src = await startBenchAgent(inv, hostOn(inv, "source"), pki);
-    const dst = await startBenchAgent(inv, hostOn(inv, "destination"), pki).catch(async (e) => { await src.stop(); throw e; }); // prettier-ignore
+    const dst = await startBenchAgent(inv, hostOn(inv, "destination"), pki).catch(async (e) => {
+      await src.stop();
+      throw e;
+    });
     try {
       // Smoke: the loss scenario only (the PMTU one waits for the session's 15 s path-MTU cycle).
       const scenarios = o.smoke ? SCENARIOS.filter((s) => s.kind === "loss") : SCENARIOS;
@@ -197,13 +234,29 @@ function summarise(runs: ConvergenceRun[], kinds: Kind[]): PartResult {
       ...(k === "rate"
         ? [figure(`${k}.back`, `${what}: metrics back inside thresholds`, "s", col(k, "backS"))]
         : []),
-      figure(`${k}.intervals`, `${what}: ${k === "rate" ? "back" : "adjusted"}, in probe intervals`, "intervals", col(k, "adjustIntervals")), // prettier-ignore
-      figure(`${k}.over`, `${what}: ${k === "rate" ? "back" : "adjusted"} minus the bound`, "intervals", col(k, "overBoundIntervals"), within), // prettier-ignore
+      figure(
+        `${k}.intervals`,
+        `${what}: ${k === "rate" ? "back" : "adjusted"}, in probe intervals`,
+        "intervals",
+        col(k, "adjustIntervals"),
+      ),
+      figure(
+        `${k}.over`,
+        `${what}: ${k === "rate" ? "back" : "adjusted"} minus the bound`,
+        "intervals",
+        col(k, "overBoundIntervals"),
+        within,
+      ),
     );
   }
   return {
     title: "Convergence after injected degradation",
-    settings: { probeIntervalMs: INTERVAL_MS, detectionWindowMs: INTERVAL_MS * 4, enterIntervals: 2, pathMtuRefreshMs: 15000 }, // prettier-ignore
+    settings: {
+      probeIntervalMs: INTERVAL_MS,
+      detectionWindowMs: INTERVAL_MS * 4,
+      enterIntervals: 2,
+      pathMtuRefreshMs: 15000,
+    },
     figures,
     notes: [
       "Real agents in a 2-host lab: the destination agent (h2) runs a migration session (StartSession) towards its peer h1 (source agent, echo responder, feedback). After 4 clean decisions the lab impairs the path h2 → h1; times are seconds from that moment, read from the session's events (WatchSession).",

@@ -22,8 +22,22 @@ function personas(inv: LabInventory): { source: Persona; target: Persona } {
   const dns = inv.dnsResponders.map((r) => r.address);
   const base = { mtuScope: "route" as const };
   const input: Record<"source" | "target", PersonaInput> = {
-    source: { ...base, congestionControl: "cubic", mtu: 1500, qos: { class: "standard" }, dns: { servers: dns }, routes: { preferredGateway: dst.gateway } }, // prettier-ignore
-    target: { ...base, congestionControl: "bbr", mtu: 1400, qos: { class: "low-latency-data" }, dns: { servers: [...dns].reverse() }, routes: { preferredGateway: secondGateway(inv) } }, // prettier-ignore
+    source: {
+      ...base,
+      congestionControl: "cubic",
+      mtu: 1500,
+      qos: { class: "standard" },
+      dns: { servers: dns },
+      routes: { preferredGateway: dst.gateway },
+    },
+    target: {
+      ...base,
+      congestionControl: "bbr",
+      mtu: 1400,
+      qos: { class: "low-latency-data" },
+      dns: { servers: [...dns].reverse() },
+      routes: { preferredGateway: secondGateway(inv) },
+    },
   };
   return { source: personaSchema.parse(input.source), target: personaSchema.parse(input.target) };
 }
@@ -138,7 +152,9 @@ export async function benchDisruption(o: PartOptions): Promise<PartResult> {
             },
           });
           const a = analyse(mode, r + 1, tr, change);
-          o.log(`disruption ${mode} #${r + 1}: dip ${a.dipMbit.toFixed(2)} Mbit, retrans ${a.retransmits}, p99 ${a.p99Ms} ms, failed ${a.failed}`); // prettier-ignore
+          o.log(
+            `disruption ${mode} #${r + 1}: dip ${a.dipMbit.toFixed(2)} Mbit, retrans ${a.retransmits}, p99 ${a.p99Ms} ms, failed ${a.failed}`,
+          );
           runs.push(a);
           await host.restore(pristine);
         }
@@ -182,7 +198,12 @@ function summarise(runs: DisruptionRun[], settings: Record<string, unknown>): Pa
   }
   const excess = (m: Mode) => of(m, "dipMbit").map((v, i) => v - of("none", "dipMbit")[i]);
   figures.push(
-    figure("excess.a", "dip above the no-change run of the same repeat, all-at-once", "Mbit", excess("all-at-once")), // prettier-ignore
+    figure(
+      "excess.a",
+      "dip above the no-change run of the same repeat, all-at-once",
+      "Mbit",
+      excess("all-at-once"),
+    ),
     figure("excess.b", "dip above the no-change run of the same repeat, blended", "Mbit", excess("blended")),
     figure("ratio.dip", "dip ratio (b)/(a)", "ratio", ratio("dipMbit"), {
       op: "<=",

@@ -18,16 +18,37 @@ const WORD = /^[A-Za-z0-9_.:/=@+-]+$/;
 
 export function sshBase(inv: LabInventory, h: LabHost, tool: "ssh" | "scp"): string[] {
   const port = tool === "ssh" ? "-p" : "-P";
-  return [tool, "-F", "/dev/null", "-i", h.privateKeyPath, port, String(h.sshPort), "-o", `UserKnownHostsFile=${inv.knownHostsPath}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"]; // prettier-ignore
+  return [
+    tool,
+    "-F",
+    "/dev/null",
+    "-i",
+    h.privateKeyPath,
+    port,
+    String(h.sshPort),
+    "-o",
+    `UserKnownHostsFile=${inv.knownHostsPath}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+  ];
 }
 
 async function ssh(inv: LabInventory, h: LabHost, remote: string[]): Promise<string> {
-  for (const w of remote) if (!WORD.test(w)) throw new Error(`baseline: '${w}' is not a plain word for a remote command`); // prettier-ignore
+  for (const w of remote)
+    if (!WORD.test(w)) throw new Error(`baseline: '${w}' is not a plain word for a remote command`);
   return (await run([...sshBase(inv, h, "ssh"), `${h.user}@${h.address}`, "--", ...remote])).stdout;
 }
 
 export async function waitAnswer(endpoint: string, pki: Awaited<ReturnType<typeof benchPki>>): Promise<void> {
-  const client = connectAgent({ endpoint, caPem: pki.ca.certPem, certPem: pki.client.certPem, keyPem: pki.client.keyPem, deadlineMs: 2000 }); // prettier-ignore
+  const client = connectAgent({
+    endpoint,
+    caPem: pki.ca.certPem,
+    certPem: pki.client.certPem,
+    keyPem: pki.client.keyPem,
+    deadlineMs: 2000,
+  });
   try {
     for (let i = 0; ; i++) {
       try {
@@ -58,12 +79,23 @@ export async function baselineBootstrap(inv: LabInventory): Promise<number> {
     const cert = await issueAgentCert(pki.ca, { commonName: h.name, ips: [h.address] });
     const local = path.join(inv.stateDir, "baseline-certs", h.name);
     await run(["mkdir", "-p", local]);
-    const files: [string, string][] = [["ca.pem", pki.ca.certPem], ["cert.pem", cert.certPem], ["key.pem", cert.keyPem]]; // prettier-ignore
+    const files: [string, string][] = [
+      ["ca.pem", pki.ca.certPem],
+      ["cert.pem", cert.certPem],
+      ["key.pem", cert.keyPem],
+    ];
     const { writeFile } = await import("node:fs/promises");
     for (const [name, pem] of files) await writeFile(path.join(local, name), pem, { mode: 0o600 });
     const copy = [AGENT_BUNDLE, START_SCRIPT, ...files.map(([n]) => path.join(local, n))];
     await run([...sshBase(inv, h, "scp"), "-q", ...copy, `${h.user}@${h.address}:${dir}/`]);
-    const agent = [node, `${dir}/netpersona-agent.js`, "--listen", `${h.address}:${AGENT_PORT}`, "--state-dir", `${dir}/state`]; // prettier-ignore
+    const agent = [
+      node,
+      `${dir}/netpersona-agent.js`,
+      "--listen",
+      `${h.address}:${AGENT_PORT}`,
+      "--state-dir",
+      `${dir}/state`,
+    ];
     agent.push("--ca", `${dir}/ca.pem`, "--cert", `${dir}/cert.pem`, "--key", `${dir}/key.pem`);
     agent.push(`--netns-resolv-conf=/etc/netns/${h.netns}/resolv.conf`);
     await ssh(inv, h, ["sh", `${dir}/baseline-start.sh`, `${dir}/agent.log`, ...agent]);

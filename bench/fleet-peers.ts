@@ -25,7 +25,16 @@ export async function ansiblePlaybook(log: (line: string) => void): Promise<stri
   if (existsSync(bin)) return bin;
   log(`installing ansible-core ${ANSIBLE_CORE} from PyPI into ${venv}`);
   await run(["python3", "-m", "venv", venv]);
-  await run([path.join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check", `ansible-core==${ANSIBLE_CORE}`], { timeoutMs: 600_000 }); // prettier-ignore
+  await run(
+    [
+      path.join(venv, "bin", "pip"),
+      "install",
+      "--quiet",
+      "--disable-pip-version-check",
+      `ansible-core==${ANSIBLE_CORE}`,
+    ],
+    { timeoutMs: 600_000 },
+  );
   return bin;
 }
 
@@ -53,7 +62,21 @@ async function prepare(
   );
 }
 
-const agentArgv = (p: Prepared) => [process.execPath, `${p.dir}/netpersona-agent.js`, "--listen", `${p.h.address}:${AGENT_PORT}`, "--state-dir", `${p.dir}/state`, "--ca", `${p.dir}/ca.pem`, "--cert", `${p.dir}/cert.pem`, "--key", `${p.dir}/key.pem`, `--netns-resolv-conf=/etc/netns/${p.h.netns}/resolv.conf`]; // prettier-ignore
+const agentArgv = (p: Prepared) => [
+  process.execPath,
+  `${p.dir}/netpersona-agent.js`,
+  "--listen",
+  `${p.h.address}:${AGENT_PORT}`,
+  "--state-dir",
+  `${p.dir}/state`,
+  "--ca",
+  `${p.dir}/ca.pem`,
+  "--cert",
+  `${p.dir}/cert.pem`,
+  "--key",
+  `${p.dir}/key.pem`,
+  `--netns-resolv-conf=/etc/netns/${p.h.netns}/resolv.conf`,
+];
 
 const q = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
@@ -77,13 +100,16 @@ export async function xargsBootstrap(inv: LabInventory): Promise<number> {
       `${ssh} ${target} -- ${q(process.execPath)} --version >/dev/null`,
       `${ssh} ${target} -- mkdir -p ${q(`${p.dir}/state`)}`,
       `${scp} -q ${files.map(q).join(" ")} ${q(`${target}:${p.dir}/`)}`,
-      `${ssh} ${target} -- sh ${q(`${p.dir}/baseline-start.sh`)} ${q(`${p.dir}/agent.log`)} ${agentArgv(p).map(q).join(" ")}`, // prettier-ignore
+      `${ssh} ${target} -- sh ${q(`${p.dir}/baseline-start.sh`)} ${q(`${p.dir}/agent.log`)} ${agentArgv(p).map(q).join(" ")}`,
     ];
     const f = path.join(p.certs, "bootstrap.sh");
     writeFileSync(f, `${lines.join("\n")}\n`, { mode: 0o700 });
     return f;
   });
-  await run(["xargs", "-P", String(hosts.length), "-n", "1", "sh"], { input: `${scripts.join("\n")}\n`, timeoutMs: 600_000 }); // prettier-ignore
+  await run(["xargs", "-P", String(hosts.length), "-n", "1", "sh"], {
+    input: `${scripts.join("\n")}\n`,
+    timeoutMs: 600_000,
+  });
   await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));
   return elapsedMs(t0);
 }
@@ -95,12 +121,42 @@ export async function ansibleBootstrap(inv: LabInventory, ansibleBin: string): P
   const hosts = await prepare(inv, "ansible", pki);
   const work = path.join(inv.stateDir, "ansible");
   mkdirSync(work, { recursive: true });
-  const inventory = ["[agents]", ...hosts.map((p) => `${p.h.name} ansible_host=${p.h.address} ansible_port=${p.h.sshPort} ansible_user=${p.h.user} ansible_ssh_private_key_file=${p.h.privateKeyPath} dir=${p.dir} certs=${p.certs} listen=${p.h.address} netns=${p.h.netns}`), "", "[agents:vars]", `node=${process.execPath}`, "ansible_python_interpreter=/usr/bin/python3", `bundle=${AGENT_BUNDLE}`, `start_script=${START_SCRIPT}`, ""]; // prettier-ignore
+  const inventory = [
+    "[agents]",
+    ...hosts.map(
+      (p) =>
+        `${p.h.name} ansible_host=${p.h.address} ansible_port=${p.h.sshPort} ansible_user=${p.h.user} ansible_ssh_private_key_file=${p.h.privateKeyPath} dir=${p.dir} certs=${p.certs} listen=${p.h.address} netns=${p.h.netns}`,
+    ),
+    "",
+    "[agents:vars]",
+    `node=${process.execPath}`,
+    "ansible_python_interpreter=/usr/bin/python3",
+    `bundle=${AGENT_BUNDLE}`,
+    `start_script=${START_SCRIPT}`,
+    "",
+  ];
   writeFileSync(path.join(work, "hosts.ini"), inventory.join("\n"));
-  const cfg = ["[defaults]", `forks = ${hosts.length}`, "host_key_checking = True", "stdout_callback = default", "retry_files_enabled = False", "", "[ssh_connection]", "pipelining = True", `ssh_args = -F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${inv.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`, `control_path_dir = ${work}/cp`, ""]; // prettier-ignore
+  const cfg = [
+    "[defaults]",
+    `forks = ${hosts.length}`,
+    "host_key_checking = True",
+    "stdout_callback = default",
+    "retry_files_enabled = False",
+    "",
+    "[ssh_connection]",
+    "pipelining = True",
+    `ssh_args = -F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${inv.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
+    `control_path_dir = ${work}/cp`,
+    "",
+  ];
   writeFileSync(path.join(work, "ansible.cfg"), cfg.join("\n"));
   await run([ansibleBin, "-i", path.join(work, "hosts.ini"), PLAYBOOK], {
-    env: { ...process.env, ANSIBLE_CONFIG: path.join(work, "ansible.cfg"), LC_ALL: "C.UTF-8", ANSIBLE_LOCAL_TEMP: `${work}/tmp` }, // prettier-ignore
+    env: {
+      ...process.env,
+      ANSIBLE_CONFIG: path.join(work, "ansible.cfg"),
+      LC_ALL: "C.UTF-8",
+      ANSIBLE_LOCAL_TEMP: `${work}/tmp`,
+    },
     timeoutMs: 900_000,
   });
   await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));

@@ -62,7 +62,10 @@ function program(lab: string, migrations: boolean) {
 export async function pulumiRun(n: number, mode: Mode, repeat: number, o: PartOptions): Promise<FleetRun> {
   const lab = `bf${mode === "pulumi-full" ? "m" : "a"}${n}`;
   return withLab(lab, n, async () => {
-    const project = await PulumiProject.create({ name: `bench-${lab}`, program: program(lab, mode === "pulumi-full") }); // prettier-ignore
+    const project = await PulumiProject.create({
+      name: `bench-${lab}`,
+      program: program(lab, mode === "pulumi-full"),
+    });
     try {
       const provider = watchPeakRss(/dynamic-provider/);
       const engine = watchPeakRss(/pulumi(\s|$)|bin\/pulumi /);
@@ -71,18 +74,37 @@ export async function pulumiRun(n: number, mode: Mode, repeat: number, o: PartOp
       const wallS = elapsedMs(t0) / 1000;
       const mem = provider.stop();
       const eng = engine.stop();
-      if (up.summary.result !== "succeeded") throw new Error(`fleet ${lab}: pulumi up ${up.summary.result}\n${up.stdout.slice(-2000)}`); // prettier-ignore
+      if (up.summary.result !== "succeeded")
+        throw new Error(`fleet ${lab}: pulumi up ${up.summary.result}\n${up.stdout.slice(-2000)}`);
       const out = await project.outputs();
       const converged = ((out.converged as boolean[] | undefined) ?? []).filter(Boolean).length;
       const t1 = process.hrtime.bigint();
       // Destroy is not a figure; a failure is reported, and the lab's removal cleans the hosts anyway.
       const destroyS = await project.destroy().then(
         () => elapsedMs(t1) / 1000,
-        (e: Error) => (o.log(`fleet ${lab}: destroy failed: ${/error: (.*)/.exec(e.message)?.[1] ?? e.message.slice(0, 200)}`), NaN), // prettier-ignore
+        (e: Error) => (
+          o.log(
+            `fleet ${lab}: destroy failed: ${/error: (.*)/.exec(e.message)?.[1] ?? e.message.slice(0, 200)}`,
+          ),
+          NaN
+        ),
       );
       const migrations = mode === "pulumi-full" ? Math.floor(n / 2) : 0;
-      const r = { mode, hosts: n, migrations, repeat, wallS, perHostS: wallS / n, destroyS, providerPeakMB: mem.peakMB, enginePeakMB: eng.peakMB, converged }; // prettier-ignore
-      o.log(`fleet ${mode} N=${n} #${repeat}: up ${wallS.toFixed(1)} s (${(wallS / n).toFixed(2)} s/host), ${converged}/${migrations} converged, provider peak ${mem.peakMB} MB, destroy ${destroyS.toFixed(1)} s`); // prettier-ignore
+      const r = {
+        mode,
+        hosts: n,
+        migrations,
+        repeat,
+        wallS,
+        perHostS: wallS / n,
+        destroyS,
+        providerPeakMB: mem.peakMB,
+        enginePeakMB: eng.peakMB,
+        converged,
+      };
+      o.log(
+        `fleet ${mode} N=${n} #${repeat}: up ${wallS.toFixed(1)} s (${(wallS / n).toFixed(2)} s/host), ${converged}/${migrations} converged, provider peak ${mem.peakMB} MB, destroy ${destroyS.toFixed(1)} s`,
+      );
       return r;
     } finally {
       await project.dispose();
@@ -94,7 +116,18 @@ export async function baselineRun(n: number, repeat: number, o: PartOptions): Pr
   return withLab(`bfb${n}`, n, async (inv) => {
     const wallS = (await baselineBootstrap(inv)) / 1000;
     o.log(`fleet ssh-baseline N=${n} #${repeat}: ${wallS.toFixed(1)} s (${(wallS / n).toFixed(2)} s/host)`);
-    return { mode: "ssh-baseline", hosts: n, migrations: 0, repeat, wallS, perHostS: wallS / n, destroyS: NaN, providerPeakMB: NaN, enginePeakMB: NaN, converged: 0 }; // prettier-ignore
+    return {
+      mode: "ssh-baseline",
+      hosts: n,
+      migrations: 0,
+      repeat,
+      wallS,
+      perHostS: wallS / n,
+      destroyS: NaN,
+      providerPeakMB: NaN,
+      enginePeakMB: NaN,
+      converged: 0,
+    };
   });
 }
 
@@ -111,12 +144,16 @@ async function retried(
   failures: string[],
   f: () => Promise<FleetRun>,
 ): Promise<FleetRun[]> {
-  // prettier-ignore
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       return [await f()];
     } catch (e) {
-      const msg = `${what} attempt ${attempt} failed: ${(e as Error).message.split("\n").find((l) => /error:/.test(l))?.trim() ?? (e as Error).message.slice(0, 200)}`; // prettier-ignore
+      const msg = `${what} attempt ${attempt} failed: ${
+        (e as Error).message
+          .split("\n")
+          .find((l) => /error:/.test(l))
+          ?.trim() ?? (e as Error).message.slice(0, 200)
+      }`;
       o.log(`fleet ${msg}`);
       failures.push(msg);
     }
@@ -130,22 +167,38 @@ export async function benchFleet(o: PartOptions): Promise<PartResult> {
   const failures: string[] = [];
   for (const n of sizes) {
     for (let r = 1; r <= repeatsFor(n, sizes, o.repeat); r++) {
-      runs.push(...(await retried(`pulumi-full N=${n} #${r}`, o, failures, () => pulumiRun(n, "pulumi-full", r, o)))); // prettier-ignore
-      runs.push(...(await retried(`pulumi-agents N=${n} #${r}`, o, failures, () => pulumiRun(n, "pulumi-agents", r, o)))); // prettier-ignore
+      runs.push(
+        ...(await retried(`pulumi-full N=${n} #${r}`, o, failures, () => pulumiRun(n, "pulumi-full", r, o))),
+      );
+      runs.push(
+        ...(await retried(`pulumi-agents N=${n} #${r}`, o, failures, () =>
+          pulumiRun(n, "pulumi-agents", r, o),
+        )),
+      );
       runs.push(...(await retried(`ssh-baseline N=${n} #${r}`, o, failures, () => baselineRun(n, r, o))));
     }
   }
   const result = summarise(runs, sizes, o.repeat);
-  result.notes.push(failures.length ? `Failed attempts (retried once, then left out): ${failures.join("; ")}.` : "No run failed."); // prettier-ignore
+  result.notes.push(
+    failures.length
+      ? `Failed attempts (retried once, then left out): ${failures.join("; ")}.`
+      : "No run failed.",
+  );
   return result;
 }
 
 function summarise(runs: FleetRun[], sizes: number[], repeat: number): PartResult {
-  const col = (m: Mode, n: number, k: keyof FleetRun) => runs.filter((r) => r.mode === m && r.hosts === n).map((r) => r[k] as number); // prettier-ignore
+  const col = (m: Mode, n: number, k: keyof FleetRun) =>
+    runs.filter((r) => r.mode === m && r.hosts === n).map((r) => r[k] as number);
   const figures: Figure[] = [];
   for (const n of sizes) {
     figures.push(
-      figure(`full.${n}.wall`, `N=${n}: pulumi up, agents + ${Math.floor(n / 2)} migrations`, "s", col("pulumi-full", n, "wallS")), // prettier-ignore
+      figure(
+        `full.${n}.wall`,
+        `N=${n}: pulumi up, agents + ${Math.floor(n / 2)} migrations`,
+        "s",
+        col("pulumi-full", n, "wallS"),
+      ),
       figure(
         `full.${n}.host`,
         `N=${n}: per host, agents + migrations`,
@@ -172,8 +225,19 @@ function summarise(runs: FleetRun[], sizes: number[], repeat: number): PartResul
         col("ssh-baseline", n, "wallS"),
       ),
       figure(`base.${n}.host`, `N=${n}: per host, ssh script`, "s/host", col("ssh-baseline", n, "perHostS")),
-      figure(`speed.${n}`, `N=${n}: ssh script / pulumi (agents only), per host`, "ratio", col("ssh-baseline", n, "perHostS").map((b, i) => b / col("pulumi-agents", n, "perHostS")[i]), { op: ">=", value: 1, text: "≥ 1 (pulumi at least as fast)" }), // prettier-ignore
-      figure(`provider.${n}.peak`, `N=${n}: provider process peak RSS (agents + migrations)`, "MB", col("pulumi-full", n, "providerPeakMB")), // prettier-ignore
+      figure(
+        `speed.${n}`,
+        `N=${n}: ssh script / pulumi (agents only), per host`,
+        "ratio",
+        col("ssh-baseline", n, "perHostS").map((b, i) => b / col("pulumi-agents", n, "perHostS")[i]),
+        { op: ">=", value: 1, text: "≥ 1 (pulumi at least as fast)" },
+      ),
+      figure(
+        `provider.${n}.peak`,
+        `N=${n}: provider process peak RSS (agents + migrations)`,
+        "MB",
+        col("pulumi-full", n, "providerPeakMB"),
+      ),
     );
   }
   if (sizes.length > 1) {
@@ -181,14 +245,24 @@ function summarise(runs: FleetRun[], sizes: number[], repeat: number): PartResul
     const exp = (m: Mode) =>
       col(m, a, "wallS").map((w, i) => Math.log(col(m, b, "wallS")[i] / w) / Math.log(b / a));
     figures.push(
-      figure("growth.full", `growth exponent of wall time, N=${a}→${b}, agents + migrations (1 = linear)`, "exponent", exp("pulumi-full")), // prettier-ignore
+      figure(
+        "growth.full",
+        `growth exponent of wall time, N=${a}→${b}, agents + migrations (1 = linear)`,
+        "exponent",
+        exp("pulumi-full"),
+      ),
       figure("growth.agents", `growth exponent, agents only`, "exponent", exp("pulumi-agents")),
       figure("growth.base", `growth exponent, ssh script`, "exponent", exp("ssh-baseline")),
     );
   }
   return {
     title: "Fleet: one pulumi up over N lab hosts",
-    settings: { sizes, repeats: sizes.map((n) => repeatsFor(n, sizes, repeat)), migrationPolicy: MIGRATION_POLICY, pulumiParallel: "engine default" }, // prettier-ignore
+    settings: {
+      sizes,
+      repeats: sizes.map((n) => repeatsFor(n, sizes, repeat)),
+      migrationPolicy: MIGRATION_POLICY,
+      pulumiParallel: "engine default",
+    },
     figures,
     notes: [
       "pulumi up = the real engine (built offline) through the Automation API, local file backend: a StackCa, one Agent per host (SSH with pinned host key, upload of the bundle and supervisor, certificate, start, wait for mTLS), and for the full run one Migration per pair (h1 → h2, ...: shadow persona, session until converged). Wall time of `up` only; destroy is timed in the runs but not in the figures.",

@@ -68,7 +68,10 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
     let agent: BenchAgent | undefined;
     try {
       for (const p of peers) {
-        const c = start([process.execPath, METRICS_MAIN, "respond", "--listen", `${p.address}:7047`], { netns: p.netns, stdio: ["ignore", "pipe", "inherit"] }); // prettier-ignore
+        const c = start([process.execPath, METRICS_MAIN, "respond", "--listen", `${p.address}:7047`], {
+          netns: p.netns,
+          stdio: ["ignore", "pipe", "inherit"],
+        });
         responders.push(c);
         await once(c.stdout!, "data");
       }
@@ -79,7 +82,9 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
           peers.map((p) => ({ name: p.name, address: p.address })),
           seconds,
         );
-        o.log(`footprint agent #${r}: idle ${a.idle.cpuPercent.toFixed(2)} % CPU, ${a.idle.rssPeakMB.toFixed(1)} MB; probing ${a.probing.cpuPercent.toFixed(2)} % CPU, ${a.probing.rssPeakMB.toFixed(1)} MB (${a.samples} samples)`); // prettier-ignore
+        o.log(
+          `footprint agent #${r}: idle ${a.idle.cpuPercent.toFixed(2)} % CPU, ${a.idle.rssPeakMB.toFixed(1)} MB; probing ${a.probing.cpuPercent.toFixed(2)} % CPU, ${a.probing.rssPeakMB.toFixed(1)} MB (${a.samples} samples)`,
+        );
         agentRuns.push(a);
         runs.push({ kind: "agent", repeat: r, ...a });
       }
@@ -104,10 +109,32 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
       col((a) => a.idle.rssPeakMB),
       rssTarget,
     ),
-    figure("agent.idle.cpu", "agent CPU, idle", "% of a core", col((a) => a.idle.cpuPercent), { op: "<", value: 1, text: "< 1 %" }), // prettier-ignore
-    figure("agent.probe.rss", `agent RSS, probing ${nPeers} peers at 10 Hz (peak)`, "MB", col((a) => a.probing.rssPeakMB), rssTarget), // prettier-ignore
-    figure("agent.probe.cpu", `agent CPU, probing ${nPeers} peers at 10 Hz`, "% of a core", col((a) => a.probing.cpuPercent)), // prettier-ignore
-    figure("lib.sampler.cpu", `metrics sampler in-process, ${nPeers} peers at 10 Hz`, "% of a core", lib.map((x) => x.sampler.cpuPercent)), // prettier-ignore
+    figure(
+      "agent.idle.cpu",
+      "agent CPU, idle",
+      "% of a core",
+      col((a) => a.idle.cpuPercent),
+      { op: "<", value: 1, text: "< 1 %" },
+    ),
+    figure(
+      "agent.probe.rss",
+      `agent RSS, probing ${nPeers} peers at 10 Hz (peak)`,
+      "MB",
+      col((a) => a.probing.rssPeakMB),
+      rssTarget,
+    ),
+    figure(
+      "agent.probe.cpu",
+      `agent CPU, probing ${nPeers} peers at 10 Hz`,
+      "% of a core",
+      col((a) => a.probing.cpuPercent),
+    ),
+    figure(
+      "lib.sampler.cpu",
+      `metrics sampler in-process, ${nPeers} peers at 10 Hz`,
+      "% of a core",
+      lib.map((x) => x.sampler.cpuPercent),
+    ),
     figure(
       "lib.sampler.rss",
       "benchmark process RSS after the sampler run (all the bench loaded, not the sampler alone)",
@@ -117,7 +144,12 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
   ];
   const fleet = o.earlier.fleet?.figures.filter((f) => /^provider\.\d+\.peak$/.test(f.id)) ?? [];
   const largest = fleet.sort((a, b) => Number(b.id.split(".")[1]) - Number(a.id.split(".")[1]))[0];
-  if (largest) figures.push({ ...largest, id: "provider.peak", label: `provider process peak RSS, ${largest.label.split(":")[0]} fleet run (agents + migrations)` }); // prettier-ignore
+  if (largest)
+    figures.push({
+      ...largest,
+      id: "provider.peak",
+      label: `provider process peak RSS, ${largest.label.split(":")[0]} fleet run (agents + migrations)`,
+    });
   return {
     title: "Footprint: agent and provider",
     settings: { seconds, peers: nPeers, probeHz: 10, repeat: o.repeat },
@@ -125,7 +157,9 @@ export async function benchFootprint(o: PartOptions): Promise<PartResult> {
     notes: [
       `The agent is the real bundle (dist/agent/netpersona-agent.js) in a lab host, read from /proc/PID (VmRSS, utime + stime) every 100 ms over ${seconds} s: idle (only its echo responder and gRPC server up), then while a StreamMetrics call makes it probe ${nPeers} peers (echo responders in the other lab hosts) with 10 probes per peer per second.`,
       "The library rows are bench/agent-footprint.ts: the MetricsSampler (probes + ss -tin + interface counters) in the benchmark's own process, responders on 127.0.0.1.",
-      largest ? "The provider row is the dynamic-provider process of the largest fleet run (part 3), sampled every 250 ms during `pulumi up`." : "The provider memory comes from the fleet part, which did not run here (use --only with fleet before footprint).", // prettier-ignore
+      largest
+        ? "The provider row is the dynamic-provider process of the largest fleet run (part 3), sampled every 250 ms during `pulumi up`."
+        : "The provider memory comes from the fleet part, which did not run here (use --only with fleet before footprint).",
     ],
     runs,
   };

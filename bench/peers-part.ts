@@ -28,8 +28,12 @@ export async function benchPeers(o: PartOptions): Promise<PartResult> {
   for (const n of sizes) {
     for (let r = 1; r <= (n === sizes[0] ? o.repeat : 1); r++) {
       await timed("pulumi", n, r, async () => (await pulumiRun(n, "pulumi-agents", r, o)).wallS);
-      await timed("ansible", n, r, () => withLab(`bpa${n}`, n, async (inv) => (await ansibleBootstrap(inv, bin)) / 1000)); // prettier-ignore
-      await timed("xargs", n, r, () => withLab(`bpx${n}`, n, async (inv) => (await xargsBootstrap(inv)) / 1000)); // prettier-ignore
+      await timed("ansible", n, r, () =>
+        withLab(`bpa${n}`, n, async (inv) => (await ansibleBootstrap(inv, bin)) / 1000),
+      );
+      await timed("xargs", n, r, () =>
+        withLab(`bpx${n}`, n, async (inv) => (await xargsBootstrap(inv)) / 1000),
+      );
       await timed("script", n, r, async () => (await baselineRun(n, r, o)).wallS);
     }
   }
@@ -67,8 +71,16 @@ export async function benchPeers(o: PartOptions): Promise<PartResult> {
         "s",
         col("script", n).map((x) => x.wallS),
       ),
-      figure(`ratio.xargs.${n}`, `N=${n}: pulumi / xargs floor`, "ratio", ratio("pulumi", "xargs", n), { op: "<=", value: 1.5, text: "≤ 1.5" }), // prettier-ignore
-      figure(`ratio.ansible.${n}`, `N=${n}: pulumi / Ansible`, "ratio", ratio("pulumi", "ansible", n), { op: "<=", value: 0.5, text: "≤ 0.5" }), // prettier-ignore
+      figure(`ratio.xargs.${n}`, `N=${n}: pulumi / xargs floor`, "ratio", ratio("pulumi", "xargs", n), {
+        op: "<=",
+        value: 1.5,
+        text: "≤ 1.5",
+      }),
+      figure(`ratio.ansible.${n}`, `N=${n}: pulumi / Ansible`, "ratio", ratio("pulumi", "ansible", n), {
+        op: "<=",
+        value: 0.5,
+        text: "≤ 0.5",
+      }),
     );
   }
   return {
@@ -81,7 +93,7 @@ export async function benchPeers(o: PartOptions): Promise<PartResult> {
     figures,
     notes: [
       "Every tool bootstraps the agent on N fresh lab hosts and the time ends when every agent answers GetInfo over mTLS. pulumi up = the real engine (agents only, a StackCa + N Agents: the 3-round-trip SSH bootstrap); its figure includes the engine's own start (about 7 s for an empty program on this machine).",
-      `Ansible = ansible-core ${ANSIBLE_CORE} from PyPI in a venv in the benchmark's cache (never a dependency of the package), bench/ansible/bootstrap.yml (command node --version, file, copy ×2 loops, command start, wait_for port), forks = N, pipelining, ControlPersist, pinned host keys. xargs = one sh script per host (ssh node --version, ssh mkdir, one scp of the 5 files, ssh start) run by xargs -P N. The sequential script is the fleet part's baseline.`, // prettier-ignore
+      `Ansible = ansible-core ${ANSIBLE_CORE} from PyPI in a venv in the benchmark's cache (never a dependency of the package), bench/ansible/bootstrap.yml (command node --version, file, copy ×2 loops, command start, wait_for port), forks = N, pipelining, ControlPersist, pinned host keys. xargs = one sh script per host (ssh node --version, ssh mkdir, one scp of the 5 files, ssh start) run by xargs -P N. The sequential script is the fleet part's baseline.`,
       "Ratios are per repeat (the same repeat's runs, back to back). On the project's shared 2-core VM other jobs move every figure: read the ratios, not the absolute times.",
       failures.length ? `Failed runs (left out): ${failures.join("; ")}.` : "No run failed.",
     ],

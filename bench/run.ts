@@ -53,7 +53,8 @@ async function machine(): Promise<Record<string, unknown>> {
 function parts(v: string): string[] {
   const names = v.split(",").map((s) => s.trim());
   const bad = names.filter((n) => !PARTS[n]);
-  if (bad.length) throw new InvalidArgumentError(`unknown part ${bad.join(", ")}: give ${Object.keys(PARTS).join(", ")}`); // prettier-ignore
+  if (bad.length)
+    throw new InvalidArgumentError(`unknown part ${bad.join(", ")}: give ${Object.keys(PARTS).join(", ")}`);
   return names;
 }
 
@@ -85,7 +86,13 @@ export async function runBench(opts: BenchOptions) {
   const rep = opts.repeat ?? (opts.smoke ? 1 : 3);
   const only = opts.soak ? ["soak"] : opts.only;
   const bench = path.join(__dirname, "..", "..", "bench");
-  const out = opts.out ?? (opts.smoke ? mkdtempSync(path.join(os.tmpdir(), "np-bench-")) : opts.soak ? path.join(bench, "soak") : bench); // prettier-ignore
+  const out =
+    opts.out ??
+    (opts.smoke
+      ? mkdtempSync(path.join(os.tmpdir(), "np-bench-"))
+      : opts.soak
+        ? path.join(bench, "soak")
+        : bench);
   mkdirSync(out, { recursive: true });
   const results: BenchResults = {
     schema: 1,
@@ -112,7 +119,13 @@ export async function runBench(opts: BenchOptions) {
       soakMinutes: opts.soakMinutes,
     }).catch((e: Error): PartResult => {
       log(`${name}: FAILED: ${e.stack ?? e.message}`);
-      return { title: `${name} (failed)`, settings: {}, figures: [], notes: [`This part failed: ${e.message}`], runs: [] }; // prettier-ignore
+      return {
+        title: `${name} (failed)`,
+        settings: {},
+        figures: [],
+        notes: [`This part failed: ${e.message}`],
+        runs: [],
+      };
     });
     log(`${name}: done in ${(elapsedMs(p0) / 1000).toFixed(1)} s`);
   }
@@ -131,7 +144,7 @@ if (require.main === module) {
     .option(
       "--out <dir>",
       "where results.json and RESULTS.md go (default bench/; smoke: a temp dir; soak: bench/soak/)",
-    ) // prettier-ignore
+    )
     .option("--soak", "only the soak: two agents, 10 Hz probing, a session every 3 minutes", false)
     .option("--soak-minutes <n>", "length of the --soak run (default 20)", minutes)
     .parse();

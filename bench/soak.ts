@@ -104,7 +104,14 @@ async function sampleOf(
 ): Promise<SoakSample> {
   const info = await a.client.getInfo({ deadlineMs: 10_000 });
   // An agent older than GetInfo's runtime (NETPERSONA_BENCH_AGENT_BUNDLE) leaves those figures NaN.
-  const r = info.runtime ?? { heap_used_bytes: NaN, abort_listeners: NaN, open_signals: NaN, session_watchers: NaN, sessions_running: NaN, session_events_kept: NaN }; // prettier-ignore
+  const r = info.runtime ?? {
+    heap_used_bytes: NaN,
+    abort_listeners: NaN,
+    open_signals: NaN,
+    session_watchers: NaN,
+    sessions_running: NaN,
+    session_events_kept: NaN,
+  };
   return {
     t,
     role,
@@ -124,7 +131,12 @@ async function sampleOf(
 /** Probes `to` from `from` at 10 Hz (one sample a second) until `stop` says so; resolves to the samples. */
 async function probe(from: BenchAgent, to: BenchAgent, stop: () => boolean): Promise<number> {
   let n = 0;
-  const req = { peers: [{ name: to.host.name, address: to.host.address }], interval_ms: 1000, probes_per_sample: 10, max_samples: 0 }; // prettier-ignore
+  const req = {
+    peers: [{ name: to.host.name, address: to.host.address }],
+    interval_ms: 1000,
+    probes_per_sample: 10,
+    max_samples: 0,
+  };
   for await (const s of from.client.streamMetrics(req)) {
     if (s) n++;
     if (stop()) break;
@@ -140,7 +152,12 @@ async function session(src: BenchAgent, dst: BenchAgent, id: string, policy: Pol
 }
 
 async function watched(src: BenchAgent, dst: BenchAgent, id: string, policy: PolicyInput) {
-  const persona = personaSchema.parse({ congestionControl: "cubic", mtu: 1500, mtuScope: "route", qos: { class: "standard" } }); // prettier-ignore
+  const persona = personaSchema.parse({
+    congestionControl: "cubic",
+    mtu: 1500,
+    mtuScope: "route",
+    qos: { class: "standard" },
+  });
   await dst.client.startSession({
     session_id: id,
     source_persona: personaToWire(persona),
@@ -164,7 +181,10 @@ async function watched(src: BenchAgent, dst: BenchAgent, id: string, policy: Pol
 export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResult> {
   const pki = await benchPki();
   const src = await startBenchAgent(inv, hostOn(inv, "source"), pki);
-  const dst = await startBenchAgent(inv, hostOn(inv, "destination"), pki).catch(async (e) => { await src.stop(); throw e; }); // prettier-ignore
+  const dst = await startBenchAgent(inv, hostOn(inv, "destination"), pki).catch(async (e) => {
+    await src.stop();
+    throw e;
+  });
   const samples: SoakSample[] = [];
   const sessions: SoakSession[] = [];
   const t0 = Date.now();
@@ -177,7 +197,10 @@ export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResul
     const sampler = (async () => {
       while (!done) {
         const t = now();
-        const both = await Promise.all([sampleOf(src, "source", t, inSession), sampleOf(dst, "destination", t, inSession)]).catch((e: Error) => o.log(`soak: sample at ${t.toFixed(0)} s failed: ${e.message}`)); // prettier-ignore
+        const both = await Promise.all([
+          sampleOf(src, "source", t, inSession),
+          sampleOf(dst, "destination", t, inSession),
+        ]).catch((e: Error) => o.log(`soak: sample at ${t.toFixed(0)} s failed: ${e.message}`));
         if (both) samples.push(...both);
         await sleep(o.sampleEveryS * 1000);
       }
@@ -192,7 +215,9 @@ export async function soak(inv: LabInventory, o: SoakOptions): Promise<SoakResul
       inSession = true;
       const r = await session(src, dst, id, o.policy).finally(() => (inSession = false));
       sessions.push({ id, startS: s0, durationS: now() - s0, ...r });
-      o.log(`soak: session ${k + 1} ${r.state} after ${(now() - s0).toFixed(1)} s, ${r.events} events (${r.feedbackLost} feedback-lost); destination ${rssMB(dst.pid).toFixed(1)} MB`); // prettier-ignore
+      o.log(
+        `soak: session ${k + 1} ${r.state} after ${(now() - s0).toFixed(1)} s, ${r.events} events (${r.feedbackLost} feedback-lost); destination ${rssMB(dst.pid).toFixed(1)} MB`,
+      );
       k++;
     }
     await sleep(Math.max(0, o.durationS - now()) * 1000);

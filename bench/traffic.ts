@@ -91,7 +91,10 @@ export async function runTraffic(opts: {
       netns: serverNs,
     });
     servers.push(rrServer);
-    await Promise.all([waitFor(iperfServer, /listening/, "iperf3 -s"), waitFor(rrServer, /ready/, "rr-worker serve")]); // prettier-ignore
+    await Promise.all([
+      waitFor(iperfServer, /listening/, "iperf3 -s"),
+      waitFor(rrServer, /ready/, "rr-worker serve"),
+    ]);
     const flowArgv = ["iperf3", "-c", opts.serverAddr, "-p", String(IPERF_PORT), "-t", String(opts.seconds)];
     flowArgv.push("-b", opts.flowRate, "-i", "0.1", "-J", "-C", "cubic");
     const startUnixMs = Date.now();

@@ -68,7 +68,9 @@ export const feedbackArb: fc.Arbitrary<SourceFeedback> = fc.record({
 /** A schedule: ascending weights in (0, 1] ending at 1, each with its dwell. */
 export const scheduleArb = fc.uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 7 }).chain((ws) => {
   const weights = [...ws.sort((a, b) => a - b).map((w) => w / 100), 1];
-  return fc.tuple(...weights.map((weight) => fc.integer({ min: 0, max: 20000 }).map((dwellMs) => ({ weight, dwellMs })))); // prettier-ignore
+  return fc.tuple(
+    ...weights.map((weight) => fc.integer({ min: 0, max: 20000 }).map((dwellMs) => ({ weight, dwellMs }))),
+  );
 });
 
 export const SEEDS = { blend: 4594, converge: 1400, noise: 1200, valid: 2026 } as const;

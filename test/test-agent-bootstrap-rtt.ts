@@ -33,7 +33,13 @@ describe("Agent bootstrap in 3 round trips (lab x14-boot)", function () {
     ca = await createCa({ commonName: "x14 CA" });
     client = await issueClientCert(ca, { commonName: "x14 client" });
     const h = inv.hosts[1];
-    ssh = await SshSession.open(connectionSchema.parse({ host: h.address, privateKey: readFileSync(h.privateKeyPath, "utf8"), hostKey: h.hostPublicKey })); // prettier-ignore
+    ssh = await SshSession.open(
+      connectionSchema.parse({
+        host: h.address,
+        privateKey: readFileSync(h.privateKeyPath, "utf8"),
+        hostKey: h.hostPublicKey,
+      }),
+    );
   });
   after(async () => {
     ssh?.dispose();
@@ -59,14 +65,37 @@ describe("Agent bootstrap in 3 round trips (lab x14-boot)", function () {
       assert.equal(pre.serviceManager, "supervisor"); // a lab host is a namespace: never systemd
       await upload(ssh, s, { caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem });
       await startService(ssh, s);
-      assert.deepEqual({ commands: ssh.counts.commands - before.commands, sftpSessions: ssh.counts.sftpSessions - before.sftpSessions }, { commands: 2, sftpSessions: 1 }, `round ${round}`); // prettier-ignore
-      const { conn, info } = await waitForAgent({ endpoint: s.listen, caCertPem: ca.certPem, clientCertPem: client.certPem, clientKeyPem: client.keyPem }, "x14"); // prettier-ignore
+      assert.deepEqual(
+        {
+          commands: ssh.counts.commands - before.commands,
+          sftpSessions: ssh.counts.sftpSessions - before.sftpSessions,
+        },
+        { commands: 2, sftpSessions: 1 },
+        `round ${round}`,
+      );
+      const { conn, info } = await waitForAgent(
+        {
+          endpoint: s.listen,
+          caCertPem: ca.certPem,
+          clientCertPem: client.certPem,
+          clientKeyPem: client.keyPem,
+        },
+        "x14",
+      );
       conn.close();
       assert.equal(info.status, "SERVING");
       assert.equal(await supervisors(s.installDir), 1, `round ${round}: one supervisor`);
     }
     const st = (p: string) => run(["stat", "-c", "%a", p]).then((r) => r.stdout.trim());
-    assert.deepEqual(await Promise.all([st(s.installDir), st(s.stateDir), st(`${s.installDir}/agent-key.pem`), st(`${s.installDir}/ca.pem`)]), ["755", "700", "600", "644"]); // prettier-ignore
+    assert.deepEqual(
+      await Promise.all([
+        st(s.installDir),
+        st(s.stateDir),
+        st(`${s.installDir}/agent-key.pem`),
+        st(`${s.installDir}/ca.pem`),
+      ]),
+      ["755", "700", "600", "644"],
+    );
     assert.ok(existsSync(`${s.stateDir}/${MARKER}`));
     // No temporary file left behind.
     assert.deepEqual(
@@ -93,7 +122,12 @@ describe("Agent bootstrap in 3 round trips (lab x14-boot)", function () {
     await sshRun(inv, inv.hosts[1], ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", small]);
     try {
       await assert.rejects(preflight(ssh, spec(small), 4 << 20, "auto"), (err: Error) => {
-        assert.match(err.message, new RegExp(`^not enough disk space on ${target.replace(/\./g, "\\.")}: \\d+ KiB free in ${small}, the agent needs \\d+ KiB`)); // prettier-ignore
+        assert.match(
+          err.message,
+          new RegExp(
+            `^not enough disk space on ${target.replace(/\./g, "\\.")}: \\d+ KiB free in ${small}, the agent needs \\d+ KiB`,
+          ),
+        );
         return true;
       });
     } finally {
@@ -107,7 +141,12 @@ describe("Agent bootstrap in 3 round trips (lab x14-boot)", function () {
     const h = inv.hosts[0];
     const dir = `${inv.stateDir}/x14/h1`;
     const outs = await agentProvider.create!({
-      connection: { host: h.address, user: h.user, privateKey: readFileSync(h.privateKeyPath, "utf8"), hostKey: h.hostPublicKey }, // prettier-ignore
+      connection: {
+        host: h.address,
+        user: h.user,
+        privateKey: readFileSync(h.privateKeyPath, "utf8"),
+        hostKey: h.hostPublicKey,
+      },
       caCertPem: ca.certPem,
       caKeyPem: ca.keyPem,
       clientCertPem: client.certPem,

@@ -45,10 +45,19 @@ describe("Agent echo inputs: check, command line, plan", () => {
       "give an IP address or a CIDR prefix, one per element (e.g. 10.0.0.0/24, 10.0.1.5 or fd00::/64)";
     const r = await agentProvider.check!(
       {},
-      { ...good, echo: { address: "0.0.0.0", allow: ["10.0.0.0/24", "10.0.0.0/33", "10.0.0.1,10.0.0.2", "web-1", "10.0.0.1 "] } }, // prettier-ignore
+      {
+        ...good,
+        echo: {
+          address: "0.0.0.0",
+          allow: ["10.0.0.0/24", "10.0.0.0/33", "10.0.0.1,10.0.0.2", "web-1", "10.0.0.1 "],
+        },
+      },
     );
     assert.deepEqual(r.failures, [
-      { property: "echo.address", reason: "must be one concrete IPv4 or IPv6 address of the host (not 0.0.0.0 or ::), e.g. 10.0.1.10" }, // prettier-ignore
+      {
+        property: "echo.address",
+        reason: "must be one concrete IPv4 or IPv6 address of the host (not 0.0.0.0 or ::), e.g. 10.0.1.10",
+      },
       { property: "echo.allow[1]", reason: `'10.0.0.0/33' is not an IP address or CIDR prefix: ${fix}` },
       {
         property: "echo.allow[2]",
@@ -110,8 +119,15 @@ describe("Agent echo inputs: check, command line, plan", () => {
     assert.deepEqual(await plan({ ...olds, echo: { allow: ["10.0.0.0/24"] } }), update);
     const withEcho = { ...olds, echo: { allow: ["10.0.0.0/24"] } };
     assert.deepEqual(await plan({ ...olds, echo: { allow: ["10.0.0.0/24", "10.0.1.5"] } }, withEcho), update);
-    assert.deepEqual(await plan({ ...olds, echo: { address: "10.0.0.1", allow: ["10.0.0.0/24"] } }, withEcho), update); // prettier-ignore
-    assert.deepEqual(await plan(withEcho, withEcho), { changes: false, replaces: [], deleteBeforeReplace: false }); // prettier-ignore
+    assert.deepEqual(
+      await plan({ ...olds, echo: { address: "10.0.0.1", allow: ["10.0.0.0/24"] } }, withEcho),
+      update,
+    );
+    assert.deepEqual(await plan(withEcho, withEcho), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 });
 
@@ -130,7 +146,10 @@ describe(`Agent echo through the real bootstrap (lab ${LAB})`, function () {
   /** `count` echo probes from `from` to h1's responder: how many were answered. */
   const probe = async (from: LabHost, to: LabHost, count = 20): Promise<PeerProbeStats> => {
     const argv = [process.execPath, METRICS_MAIN, "probe", "--peer", `${to.name}=${to.address}:${ECHO_PORT}`];
-    const out = await run([...argv, "--count", String(count), "--interval-ms", "20", "--timeout-ms", "1000"], { netns: from.netns }); // prettier-ignore
+    const out = await run(
+      [...argv, "--count", String(count), "--interval-ms", "20", "--timeout-ms", "1000"],
+      { netns: from.netns },
+    );
     return (JSON.parse(out.stdout) as { peers: PeerProbeStats[] }).peers[0];
   };
 
@@ -140,7 +159,12 @@ describe(`Agent echo through the real bootstrap (lab ${LAB})`, function () {
     const client = await issueClientCert(ca, { commonName: `${LAB} client` });
     const installDir = `${inv.stateDir}/agents/h1/opt`;
     const news = {
-      connection: { host: h1.address, user: h1.user, privateKey: readFileSync(h1.privateKeyPath, "utf8"), hostKey: h1.hostPublicKey }, // prettier-ignore
+      connection: {
+        host: h1.address,
+        user: h1.user,
+        privateKey: readFileSync(h1.privateKeyPath, "utf8"),
+        hostKey: h1.hostPublicKey,
+      },
       caCertPem: ca.certPem,
       caKeyPem: ca.keyPem,
       clientCertPem: client.certPem,

@@ -11,7 +11,14 @@ import { AgentError } from "../provider/agent/rpc/errors";
 import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
 import { loadAgentApi } from "../provider/proto/load";
 import { createCa, issueClientCert } from "../provider/pki";
-import { createAgentLab, destroyAgentLab, killHard, startAgent, type AgentLab, type AgentProcess } from "./fixtures/agent-process"; // prettier-ignore
+import {
+  createAgentLab,
+  destroyAgentLab,
+  killHard,
+  startAgent,
+  type AgentLab,
+  type AgentProcess,
+} from "./fixtures/agent-process";
 
 const pkg = require("../../package.json") as { version: string };
 
@@ -150,7 +157,11 @@ describe("agent over mTLS (bundle in a namespace)", function () {
     conn = connect();
 
     const after = await conn.getPersona();
-    assert.deepEqual(after.committed!.dns, { servers: ["192.0.2.53", "192.0.2.54"], search: ["after.example"], options: [] }); // prettier-ignore
+    assert.deepEqual(after.committed!.dns, {
+      servers: ["192.0.2.53", "192.0.2.54"],
+      search: ["after.example"],
+      options: [],
+    });
     assert.equal(after.committed!.mtu_scope, "route");
     assert.equal(after.pending, null);
     assert.equal(after.has_snapshot, true);

@@ -14,7 +14,12 @@ import type { ResultRecord } from "../provider/agent/safe-apply/journal";
 import type { Persona } from "../provider/proto/gen/netpersona/agent/v1/Persona";
 import { run } from "../provider/util/exec";
 import { killHard, startAgent, type AgentProcess } from "./fixtures/agent-process";
-import { createGatewayLab, destroyGatewayLab, liveWatchdogs, type GatewayLab } from "./fixtures/agent-gateway"; // prettier-ignore
+import {
+  createGatewayLab,
+  destroyGatewayLab,
+  liveWatchdogs,
+  type GatewayLab,
+} from "./fixtures/agent-gateway";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,10 +77,20 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     const deadline = Number(r.confirm_deadline_unix_ms);
     assert.ok(deadline > Date.now(), "a pending apply has a deadline in the future");
     const now = await host();
-    assert.match(now.routes, new RegExp(`^unicast default via ${lab!.gateway.replace(/\./g, "\\.")} .*mtu lock 1400 congctl bbr`, "m")); // prettier-ignore
+    assert.match(
+      now.routes,
+      new RegExp(
+        `^unicast default via ${lab!.gateway.replace(/\./g, "\\.")} .*mtu lock 1400 congctl bbr`,
+        "m",
+      ),
+    );
     assert.match(now.routes, /^unicast 198\.51\.100\.0\/24 via .* proto 78 /m);
     assert.equal((await conn!.getPersona()).pending!.apply_id, r.apply_id);
-    assert.deepEqual(await journal(), [`pending-${r.apply_id}.json`, `snapshot-${r.apply_id}.json`, `watchdog-${r.apply_id}.pid`]); // prettier-ignore
+    assert.deepEqual(await journal(), [
+      `pending-${r.apply_id}.json`,
+      `snapshot-${r.apply_id}.json`,
+      `watchdog-${r.apply_id}.pid`,
+    ]);
     const [watchdog] = await liveWatchdogs(lab!);
     assert.ok(watchdog > 0, "the apply has a live watchdog");
 
@@ -89,7 +104,10 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
       assert.ok(Date.now() < deadline + 30_000, "the watchdog did not roll back within 30 s of the deadline");
     }
     assert.ok(result.atUnixMs >= deadline);
-    assert.deepEqual([result.outcome, result.by, result.reason], ["rolled-back", "watchdog", "no confirm before the deadline"]); // prettier-ignore
+    assert.deepEqual(
+      [result.outcome, result.by, result.reason],
+      ["rolled-back", "watchdog", "no confirm before the deadline"],
+    );
     assert.deepEqual(await host(), original, "routes (ip -d route) and resolv.conf are back exactly");
     assert.deepEqual(await liveWatchdogs(lab!), []);
 
@@ -99,11 +117,22 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
     assert.deepEqual([p.pending, p.committed, p.has_snapshot], [null, null, true]);
     assert.equal((await conn.getInfo()).pending_apply_id, "");
     assert.deepEqual(await journal(), [], "the restarted agent folded the watchdog's result into state.json");
-    const state = JSON.parse(await readFile(join(lab!.stateDir, "state.json"), "utf8")) as { lastApply: unknown }; // prettier-ignore
-    assert.deepEqual(state.lastApply, { id: r.apply_id, outcome: "rolled-back", by: "watchdog", reason: "no confirm before the deadline", atUnixMs: result.atUnixMs }); // prettier-ignore
+    const state = JSON.parse(await readFile(join(lab!.stateDir, "state.json"), "utf8")) as {
+      lastApply: unknown;
+    };
+    assert.deepEqual(state.lastApply, {
+      id: r.apply_id,
+      outcome: "rolled-back",
+      by: "watchdog",
+      reason: "no confirm before the deadline",
+      atUnixMs: result.atUnixMs,
+    });
     await assert.rejects(conn.confirmApply(r.apply_id), (e: AgentError) => {
       assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
-      assert.equal(e.message, `apply '${r.apply_id}' no longer awaits confirmation: it was rolled back (no confirm before the deadline, by the watchdog)`); // prettier-ignore
+      assert.equal(
+        e.message,
+        `apply '${r.apply_id}' no longer awaits confirmation: it was rolled back (no confirm before the deadline, by the watchdog)`,
+      );
       return true;
     });
   });
@@ -118,7 +147,7 @@ describe("agent safe apply through the RPCs (bundle in namespace npi-*, gateway 
       (e: AgentError) => e,
     );
     assert.equal(err.code, grpc.status.FAILED_PRECONDITION, err.message);
-    const probe = `probe 'controller' passed before the change and fails after it: no ping answer from ${lab!.hostAddress}`; // prettier-ignore
+    const probe = `probe 'controller' passed before the change and fails after it: no ping answer from ${lab!.hostAddress}`;
     assert.match(err.message, new RegExp(`^apply [a-z0-9-]+ rolled back: ${probe.replace(/\./g, "\\.")}$`));
     assert.deepEqual(await host(), before);
     const info = await conn!.getInfo();

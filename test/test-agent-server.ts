@@ -67,9 +67,25 @@ const runner: SessionRunner = {
     for (const weight of [0.25, 0.5, 1]) {
       const fb = ctx.latestFeedback();
       const reason = fb ? `source rtt ${fb.rttMs}` : "gates passed";
-      await ctx.emit({ kind: "advance", rule: "", changes: [], reason, weight, converged: false, state: "SESSION_STATE_RUNNING" }); // prettier-ignore
+      await ctx.emit({
+        kind: "advance",
+        rule: "",
+        changes: [],
+        reason,
+        weight,
+        converged: false,
+        state: "SESSION_STATE_RUNNING",
+      });
     }
-    await ctx.emit({ kind: "converged", rule: "", changes: [], reason: "stable", weight: 1, converged: true, state: "SESSION_STATE_CONVERGED" }); // prettier-ignore
+    await ctx.emit({
+      kind: "converged",
+      rule: "",
+      changes: [],
+      reason: "stable",
+      weight: 1,
+      converged: true,
+      state: "SESSION_STATE_CONVERGED",
+    });
   },
 };
 
@@ -111,7 +127,10 @@ describe("agent server (in process, fake host)", () => {
     assert.deepEqual([r.changed, r.live!.mtu, r.steps.map((s) => s.field)], [true, 1400, ["mtu"]]);
     await assert.rejects(conn.applyPersona({ mtu: 1300 }), (e: AgentError) => {
       assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
-      assert.equal(e.message, `apply ${r.apply_id} awaits confirmation: call ConfirmApply or RollbackApply with that id first`); // prettier-ignore
+      assert.equal(
+        e.message,
+        `apply ${r.apply_id} awaits confirmation: call ConfirmApply or RollbackApply with that id first`,
+      );
       return true;
     });
     while ((await conn.getPersona()).pending) await sleep(100);
@@ -127,7 +146,10 @@ describe("agent server (in process, fake host)", () => {
       (e: AgentError) => e,
     );
     assert.equal(err.code, grpc.status.FAILED_PRECONDITION);
-    assert.match(err.message, /^apply [a-z0-9-]+ rolled back: probe 'controller' passed before the change and fails after it: no ping answer from 127\.0\.0\.1$/); // prettier-ignore
+    assert.match(
+      err.message,
+      /^apply [a-z0-9-]+ rolled back: probe 'controller' passed before the change and fails after it: no ping answer from 127\.0\.0\.1$/,
+    );
     // The controller probed is the caller (the gRPC peer), before and after the change.
     assert.deepEqual(probed, [
       [{ name: "controller", kind: "ping", host: "127.0.0.1" }],
@@ -150,7 +172,10 @@ describe("agent server (in process, fake host)", () => {
     assert.equal((await conn.getInfo()).pending_apply_id, r.apply_id);
     assert.equal((await conn.getPersona()).pending!.apply_id, r.apply_id);
     for (let i = 0; i < 2; i++) assert.equal((await conn.confirmApply(r.apply_id)).committed!.mtu, 1450);
-    await assert.rejects(conn.rollbackApply(r.apply_id), (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION); // prettier-ignore
+    await assert.rejects(
+      conn.rollbackApply(r.apply_id),
+      (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION,
+    );
     assert.deepEqual([host.live.mtu, (await conn.getPersona()).committed!.mtu], [1450, 1450]);
     assert.ok(logs.includes(`apply ${r.apply_id} confirmed`));
   });
@@ -205,7 +230,10 @@ describe("agent server (in process, fake host)", () => {
     );
     const got = await conn.getSession("m1");
     assert.deepEqual([got.state, got.converged, got.event_count], ["SESSION_STATE_CONVERGED", true, "4"]);
-    await assert.rejects(conn.abortSession({ session_id: "m1" }), (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION); // prettier-ignore
+    await assert.rejects(
+      conn.abortSession({ session_id: "m1" }),
+      (e: AgentError) => e.code === grpc.status.FAILED_PRECONDITION,
+    );
     await assert.rejects(conn.getSession("nope"), (e: AgentError) => e.code === grpc.status.NOT_FOUND);
   });
 
@@ -235,6 +263,9 @@ describe("agent server (in process, fake host)", () => {
     assert.equal((await again.confirm(r.apply_id)).mtu, 1380);
     again.stop();
     const st = (await StateStore.open(join(dir, "state"))).get();
-    assert.deepEqual([st.committed?.mtu, st.lastApply?.id, st.lastApply?.outcome, st.pending], [1380, r.apply_id, "confirmed", undefined]); // prettier-ignore
+    assert.deepEqual(
+      [st.committed?.mtu, st.lastApply?.id, st.lastApply?.outcome, st.pending],
+      [1380, r.apply_id, "confirmed", undefined],
+    );
   });
 });

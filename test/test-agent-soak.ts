@@ -8,7 +8,15 @@ import os from "node:os";
 import path from "node:path";
 
 import { slope, soak, SOAK_POLICY, type SoakResult } from "../bench/soak";
-import { EVENTS_KEPT, FINAL_DETAILED, FINAL_EVENTS_KEPT, FINAL_UNDONE_KEPT, OLD_EVENTS_KEPT, SessionStore, type SessionRecord } from "../provider/agent/session/store"; // prettier-ignore
+import {
+  EVENTS_KEPT,
+  FINAL_DETAILED,
+  FINAL_EVENTS_KEPT,
+  FINAL_UNDONE_KEPT,
+  OLD_EVENTS_KEPT,
+  SessionStore,
+  type SessionRecord,
+} from "../provider/agent/session/store";
 import { StateStore } from "../provider/agent/state";
 import { personaSchema } from "../provider/persona/schema";
 import { createLab, destroyLab } from "./lab-fixture";
@@ -22,8 +30,23 @@ describe("agent soak: no listener leak, bounded session history", function () {
     before(async function () {
       const inv = await createLab({ name: LAB, hosts: 2, dns: false });
       // Each session has more than 11 events, so a listener added per event would cross Node's limit of 10.
-      const policy = { ...SOAK_POLICY, probeIntervalMs: 300, detectionWindowMs: 1200, schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: 2000 }, convergence: { quietIntervals: 2 }, dwell: { enterIntervals: 2, exitIntervals: 3, minChangeGapMs: 1200 } }; // prettier-ignore
-      r = await soak(inv, { durationS: 50, sessionEveryS: 22, sampleEveryS: 1, baselineS: 5, warmupS: 5, policy, log: () => undefined }); // prettier-ignore
+      const policy = {
+        ...SOAK_POLICY,
+        probeIntervalMs: 300,
+        detectionWindowMs: 1200,
+        schedule: { steps: [0.25, 0.5, 0.75, 1], stepDwellMs: 2000 },
+        convergence: { quietIntervals: 2 },
+        dwell: { enterIntervals: 2, exitIntervals: 3, minChangeGapMs: 1200 },
+      };
+      r = await soak(inv, {
+        durationS: 50,
+        sessionEveryS: 22,
+        sampleEveryS: 1,
+        baselineS: 5,
+        warmupS: 5,
+        policy,
+        log: () => undefined,
+      });
     });
     after(async function () {
       await destroyLab(LAB);
@@ -36,7 +59,10 @@ describe("agent soak: no listener leak, bounded session history", function () {
         assert.ok(s.events > 11, `${s.id}: ${s.events} events`);
         assert.equal(s.feedbackLost, 0, `${s.id}: feedback granted on the source, so never lost`);
       }
-      assert.ok(r.metricsSamples.source > 10 && r.metricsSamples.destination > 10, JSON.stringify(r.metricsSamples)); // prettier-ignore
+      assert.ok(
+        r.metricsSamples.source > 10 && r.metricsSamples.destination > 10,
+        JSON.stringify(r.metricsSamples),
+      );
     });
 
     it("leaves no MaxListenersExceededWarning in either agent's log", function () {
@@ -53,7 +79,10 @@ describe("agent soak: no listener leak, bounded session history", function () {
         assert.ok(base <= 1, `${role}: baseline ${base}`);
         // Back to baseline: only the soak's own StreamMetrics call is open, with at most its one listener.
         const last = s[s.length - 1];
-        assert.ok(last.openSignals <= 1 && last.abortListeners <= last.openSignals, `${role}: ${last.abortListeners} listeners on ${last.openSignals} signals at the end, baseline ${base}`); // prettier-ignore
+        assert.ok(
+          last.openSignals <= 1 && last.abortListeners <= last.openSignals,
+          `${role}: ${last.abortListeners} listeners on ${last.openSignals} signals at the end, baseline ${base}`,
+        );
         assert.equal(last.watchers, 0, role);
         assert.equal(last.sessionsRunning, 0, role);
         // Bounded during the sessions too: a few signals, each with one listener at a time.
@@ -72,8 +101,30 @@ describe("agent soak: no listener leak, bounded session history", function () {
       mtu: 1500,
       qos: { class: "standard" },
     });
-    const record = (id: string): SessionRecord => ({ id, state: "SESSION_STATE_RUNNING", weight: 0, converged: false, policy: {} as SessionRecord["policy"], sourcePersona: persona, shadowPersona: persona, sourceAgent: "", peerAddress: "10.0.0.1", startedUnixMs: Date.now(), updatedUnixMs: Date.now(), reason: "", events: [] }); // prettier-ignore
-    const ev = (state: SessionRecord["state"] = "SESSION_STATE_RUNNING") => ({ kind: "probe", rule: "", changes: [], reason: "", weight: 0.5, converged: false, state }); // prettier-ignore
+    const record = (id: string): SessionRecord => ({
+      id,
+      state: "SESSION_STATE_RUNNING",
+      weight: 0,
+      converged: false,
+      policy: {} as SessionRecord["policy"],
+      sourcePersona: persona,
+      shadowPersona: persona,
+      sourceAgent: "",
+      peerAddress: "10.0.0.1",
+      startedUnixMs: Date.now(),
+      updatedUnixMs: Date.now(),
+      reason: "",
+      events: [],
+    });
+    const ev = (state: SessionRecord["state"] = "SESSION_STATE_RUNNING") => ({
+      kind: "probe",
+      rule: "",
+      changes: [],
+      reason: "",
+      weight: 0.5,
+      converged: false,
+      state,
+    });
 
     it("keeps the latest EVENTS_KEPT events while running, FINAL_EVENTS_KEPT once final; seq keeps counting", async function () {
       const sessions = new SessionStore(await StateStore.open(path.join(dir, "a")));

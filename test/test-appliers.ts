@@ -66,7 +66,11 @@ describe("host appliers (namespaces npa-a*)", function () {
   }
 
   it("congestion control: congctl on the default route and the hinted prefix, sysctl where writable", async () => {
-    const out = await applyTwice({ mtuScope: "route", congestionControl: "bbr", routes: { prefixes: [{ prefix: "10.20.0.0/16" }] } }); // prettier-ignore
+    const out = await applyTwice({
+      mtuScope: "route",
+      congestionControl: "bbr",
+      routes: { prefixes: [{ prefix: "10.20.0.0/16" }] },
+    });
     assert.deepEqual(await lines(bed, ["ip", "-d", "route", "show"]), [
       `unicast default via ${bed.gateway} dev eth0 proto boot scope global congctl bbr`,
       `unicast 10.20.0.0/16 via ${bed.gateway} dev eth0 proto 78 scope global congctl bbr`,
@@ -90,22 +94,33 @@ describe("host appliers (namespaces npa-a*)", function () {
 
   it("mtu: route scope locks the route MTU, link scope sets the device, both does both", async () => {
     await applyTwice({ mtuScope: "route", mtu: 1400 });
-    assert.deepEqual((await lines(bed, ["ip", "-d", "route", "show", "default"]))[0],
-      `unicast default via ${bed.gateway} dev eth0 proto boot scope global mtu lock 1400`); // prettier-ignore
+    assert.deepEqual(
+      (await lines(bed, ["ip", "-d", "route", "show", "default"]))[0],
+      `unicast default via ${bed.gateway} dev eth0 proto boot scope global mtu lock 1400`,
+    );
     await applyTwice({ mtuScope: "link", mtu: 1300 });
     const link = JSON.parse((await run(["ip", "-j", "link", "show", "eth0"], { netns: bed.host })).stdout);
     assert.equal(link[0].mtu, 1300);
     const both = await applyTwice({ mtuScope: "both", mtu: 1280 });
-    assert.deepEqual((await lines(bed, ["ip", "-d", "route", "show", "default"]))[0],
-      `unicast default via ${bed.gateway} dev eth0 proto boot scope global mtu lock 1280`); // prettier-ignore
+    assert.deepEqual(
+      (await lines(bed, ["ip", "-d", "route", "show", "default"]))[0],
+      `unicast default via ${bed.gateway} dev eth0 proto boot scope global mtu lock 1280`,
+    );
     assert.deepEqual({ mtu: both.live.mtu, mtuScope: both.live.mtuScope }, { mtu: 1280, mtuScope: "both" });
   });
 
   it("qos: DSCP class in table inet netpersona, a flow share, and an htb priority", async () => {
     await applyTwice({ mtuScope: "route", qos: { class: "telephony" } });
     const table = ["nft", "list", "table", "inet", "netpersona"];
-    const chain = ["table inet netpersona {", "chain output {", "type filter hook output priority mangle; policy accept;"]; // prettier-ignore
-    assert.deepEqual((await lines(bed, table)).map((l) => l.trim()), [...chain, "ip dscp set ef", "ip6 dscp set ef", "}", "}"]); // prettier-ignore
+    const chain = [
+      "table inet netpersona {",
+      "chain output {",
+      "type filter hook output priority mangle; policy accept;",
+    ];
+    assert.deepEqual(
+      (await lines(bed, table)).map((l) => l.trim()),
+      [...chain, "ip dscp set ef", "ip6 dscp set ef", "}", "}"],
+    );
     const share = await ctl.applyQos({ class: "multimedia-streaming" }, 30);
     assert.equal(share.changed, true);
     assert.equal((await ctl.applyQos({ class: "multimedia-streaming" }, 30)).changed, false);

@@ -52,19 +52,36 @@ describe("make bench, smoke run (tiny sizes)", function () {
 
   it("measured what each part is about", () => {
     const ids = (p: string) => results.parts[p].figures.filter((f) => f.n >= 1).map((f) => f.id);
-    for (const id of ["dip.a", "dip.b", "retrans.a", "p99.b", "failed.b"]) assert.ok(ids("disruption").includes(id), id); // prettier-ignore
+    for (const id of ["dip.a", "dip.b", "retrans.a", "p99.b", "failed.b"])
+      assert.ok(ids("disruption").includes(id), id);
     for (const id of ["loss.bound", "loss.adjust", "loss.intervals"])
       assert.ok(ids("convergence").includes(id), id);
-    for (const id of ["full.2.wall", "agents.2.host", "base.2.host", "provider.2.peak"]) assert.ok(ids("fleet").includes(id), id); // prettier-ignore
-    for (const id of ["agent.idle.rss", "agent.idle.cpu", "agent.probe.cpu", "provider.peak"]) assert.ok(ids("footprint").includes(id), id); // prettier-ignore
+    for (const id of ["full.2.wall", "agents.2.host", "base.2.host", "provider.2.peak"])
+      assert.ok(ids("fleet").includes(id), id);
+    for (const id of ["agent.idle.rss", "agent.idle.cpu", "agent.probe.cpu", "provider.peak"])
+      assert.ok(ids("footprint").includes(id), id);
     for (const id of ["apply.verify", "apply.floor"]) assert.ok(ids("apply").includes(id), id);
-    for (const id of ["destination.rss.idle", "destination.rss.slope", "destination.heap.end", "destination.state.end", "destination.listeners.end", "destination.warnings", "sessions.converged"]) assert.ok(ids("soak").includes(id), id); // prettier-ignore
-    for (const id of ["pulumi.2", "ansible.2", "xargs.2", "script.2", "ratio.xargs.2", "ratio.ansible.2"]) assert.ok(ids("peers").includes(id), id); // prettier-ignore
+    for (const id of [
+      "destination.rss.idle",
+      "destination.rss.slope",
+      "destination.heap.end",
+      "destination.state.end",
+      "destination.listeners.end",
+      "destination.warnings",
+      "sessions.converged",
+    ])
+      assert.ok(ids("soak").includes(id), id);
+    for (const id of ["pulumi.2", "ansible.2", "xargs.2", "script.2", "ratio.xargs.2", "ratio.ansible.2"])
+      assert.ok(ids("peers").includes(id), id);
     // Sessions started as the Migration starts them (feedback granted on the source first) keep their feedback.
     const lost = results.parts.soak.figures.find((f) => f.id === "sessions.feedbackLost")!;
     assert.deepEqual(lost.values, [0], "soak: no feedback-lost event");
     const runs = results.parts.convergence.runs as { kind: string; feedbackLost: number }[];
-    assert.deepEqual(runs.map((r) => [r.kind, r.feedbackLost]), [["loss", 0]], "convergence: no feedback-lost event"); // prettier-ignore
+    assert.deepEqual(
+      runs.map((r) => [r.kind, r.feedbackLost]),
+      [["loss", 0]],
+      "convergence: no feedback-lost event",
+    );
     const full = results.parts.fleet.figures.find((f) => f.id === "full.2.converged")!;
     assert.deepEqual(full.values, [1]); // the one migration of N = 2 converged
   });

@@ -32,11 +32,15 @@ describe("lab impair --loss 100: a total black hole", function () {
   it("drops every packet from A to B (a ping either way gets no answer), then --clear restores the path", async function () {
     const list = await labImpair(LAB, { link: LINK, loss: 100 });
     assert.deepEqual(list, [{ from: "source", to: "destination", lossPercent: 100 }]);
-    const rules = (await run(["nft", "list", "table", "inet", NFT_TABLE], { netns: inv.router.netns })).stdout; // prettier-ignore
+    const rules = (await run(["nft", "list", "table", "inet", NFT_TABLE], { netns: inv.router.netns }))
+      .stdout;
     assert.match(rules, /iifname "br1" oifname "br2" drop/);
     const [h1, h2] = [host(inv, "h1"), host(inv, "h2")];
     const ping = (from: typeof h1, to: typeof h1) =>
-      run(["ping", "-q", "-c", "20", "-i", "0.01", "-W", "1", to.address], { netns: from.netns, check: false }); // prettier-ignore
+      run(["ping", "-q", "-c", "20", "-i", "0.01", "-W", "1", to.address], {
+        netns: from.netns,
+        check: false,
+      });
     // A → B loses every request; B → A loses every reply (the replies go A → B).
     assert.match((await ping(h1, h2)).stdout, /20 packets transmitted, 0 received, 100% packet loss/);
     assert.match((await ping(h2, h1)).stdout, /20 packets transmitted, 0 received, 100% packet loss/);

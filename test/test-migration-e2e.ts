@@ -67,8 +67,14 @@ describe("examples/migration: a live migration end to end against a lab", functi
     );
     assert.match(up.stdout, /\[netpersona\] Migration app: w=1\.00 converged/);
     // The source let the destination's certificate stream its feedback for the session, then revoked it.
-    assert.match(up.stdout, /\[netpersona\] Migration app: feedback: the source agent at \S+ lets the destination's certificate \(sha256 [0-9a-f]{16}…\) stream until \S+Z\n/); // prettier-ignore
-    assert.match(up.stdout, /\[netpersona\] Migration app: feedback: grant of session app-[0-9a-f]{12} revoked on the source agent/); // prettier-ignore
+    assert.match(
+      up.stdout,
+      /\[netpersona\] Migration app: feedback: the source agent at \S+ lets the destination's certificate \(sha256 [0-9a-f]{16}…\) stream until \S+Z\n/,
+    );
+    assert.match(
+      up.stdout,
+      /\[netpersona\] Migration app: feedback: grant of session app-[0-9a-f]{12} revoked on the source agent/,
+    );
     const out = await project.outputs();
     assert.equal(out.converged, true);
     assert.ok(Number(out.convergenceSeconds) > 0);

@@ -29,7 +29,11 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, limitM
   throw new Error(`gave up waiting for ${what}`);
 }
 
-const alive = (pid: number) => readFile(`/proc/${pid}/stat`, "utf8").then(() => true, () => false); // prettier-ignore
+const alive = (pid: number) =>
+  readFile(`/proc/${pid}/stat`, "utf8").then(
+    () => true,
+    () => false,
+  );
 
 describe("safe apply (namespaces npa-s*)", function () {
   let bed: Testbed;
@@ -49,7 +53,12 @@ describe("safe apply (namespaces npa-s*)", function () {
       resolv: await readFile(ctl.resolvConfPath, "utf8"),
     };
   }
-  const probes = () => ({ gateway: "auto", controller: { host: bed.controllerAddr }, dnsName: "probe.example", timeoutMs: 1000 }); // prettier-ignore
+  const probes = () => ({
+    gateway: "auto",
+    controller: { host: bed.controllerAddr },
+    dnsName: "probe.example",
+    timeoutMs: 1000,
+  });
   const pendingFiles = async () => (await readdir(stateDir)).filter((f) => f.startsWith("pending-"));
 
   beforeEach(async () => {
@@ -58,7 +67,10 @@ describe("safe apply (namespaces npa-s*)", function () {
     await mkdir(`/etc/netns/${bed.host}`, { recursive: true });
     await writeFile(ctl.resolvConfPath, `nameserver ${bed.controllerAddr}\n`);
     stateDir = await mkdtemp(join(tmpdir(), "npa-state-"));
-    dnsServer = start(["node", "-e", DNS_RESPONDER, bed.controllerAddr], { netns: bed.gw, stdio: ["ignore", "pipe", "inherit"] }); // prettier-ignore
+    dnsServer = start(["node", "-e", DNS_RESPONDER, bed.controllerAddr], {
+      netns: bed.gw,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise((resolve, reject) => {
       dnsServer.stdout?.once("data", resolve);
       dnsServer.once("exit", () => reject(new Error("the test DNS responder exited")));
@@ -87,8 +99,22 @@ describe("safe apply (namespaces npa-s*)", function () {
       probes: probes(),
     });
     assert.equal(r.outcome, "pending", JSON.stringify(r));
-    assert.deepEqual(r.probesBefore.map((p) => [p.name, p.ok]), [["gateway", true], ["controller", true], ["dns", true]]); // prettier-ignore
-    assert.deepEqual(r.probesAfter.map((p) => [p.name, p.ok]), [["gateway", true], ["controller", true], ["dns", true]]); // prettier-ignore
+    assert.deepEqual(
+      r.probesBefore.map((p) => [p.name, p.ok]),
+      [
+        ["gateway", true],
+        ["controller", true],
+        ["dns", true],
+      ],
+    );
+    assert.deepEqual(
+      r.probesAfter.map((p) => [p.name, p.ok]),
+      [
+        ["gateway", true],
+        ["controller", true],
+        ["dns", true],
+      ],
+    );
     const pid = Number(await readFile(join(stateDir, `watchdog-${r.applyId}.pid`), "utf8"));
     assert.equal(await alive(pid), true);
     const done = await confirm(stateDir, r.applyId);
@@ -100,7 +126,10 @@ describe("safe apply (namespaces npa-s*)", function () {
       def,
       `unicast default via ${bed.gateway} dev eth0 proto boot scope global mtu lock 1400 congctl bbr`,
     );
-    assert.equal((await safeApply({ controller: ctl, persona, stateDir, confirmTimeoutMs: 60_000 })).outcome, "unchanged"); // prettier-ignore
+    assert.equal(
+      (await safeApply({ controller: ctl, persona, stateDir, confirmTimeoutMs: 60_000 })).outcome,
+      "unchanged",
+    );
   });
 
   it("a route hint that black-holes the controller prefix is rolled back at once, with the failing probe", async () => {
@@ -123,7 +152,10 @@ describe("safe apply (namespaces npa-s*)", function () {
       probes: probes(),
     });
     assert.equal(r.outcome, "rolled-back");
-    assert.equal(r.outcome === "rolled-back" && r.reason, `probe 'controller' passed before the change and fails after it: no ping answer from ${bed.controllerAddr}`); // prettier-ignore
+    assert.equal(
+      r.outcome === "rolled-back" && r.reason,
+      `probe 'controller' passed before the change and fails after it: no ping answer from ${bed.controllerAddr}`,
+    );
     assert.deepEqual(await dump(), before);
     assert.equal((await run(pingFromController, { netns: bed.gw, check: false })).code, 0);
     const result = await readResult(stateDir, r.applyId);
@@ -137,8 +169,23 @@ describe("safe apply (namespaces npa-s*)", function () {
       qos: { class: "telephony" },
       dns: { servers: ["10.99.12.9"] },
     };
-    const child = spawn(process.execPath, [CLI, "apply", "--netns", bed.host, "--state-dir", stateDir,
-      "--timeout-ms", "4000", "--persona", JSON.stringify(persona), "--hold"], { stdio: ["ignore", "pipe", "inherit"] }); // prettier-ignore
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "apply",
+        "--netns",
+        bed.host,
+        "--state-dir",
+        stateDir,
+        "--timeout-ms",
+        "4000",
+        "--persona",
+        JSON.stringify(persona),
+        "--hold",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const line = await new Promise<string>((resolve) =>
       child.stdout.once("data", (d: Buffer) => resolve(d.toString())),
     );

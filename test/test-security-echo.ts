@@ -25,7 +25,19 @@ interface Flood {
 
 /** Sends `count` probes from namespace `netns` to address:7047 at `perSecond`, counting the answers. */
 async function probeFrom(netns: string, address: string, count: number, perSecond: number): Promise<Flood> {
-  const out = await run(["ip", "netns", "exec", netns, process.execPath, FLOOD, address, "7047", String(count), String(perSecond), "500"]); // prettier-ignore
+  const out = await run([
+    "ip",
+    "netns",
+    "exec",
+    netns,
+    process.execPath,
+    FLOOD,
+    address,
+    "7047",
+    String(count),
+    String(perSecond),
+    "500",
+  ]);
   return JSON.parse(out.stdout) as Flood;
 }
 
@@ -76,29 +88,66 @@ describe("echo responder and path-MTU bounds on real agents (lab sece)", functio
     const { h1, h2 } = h();
     assert.deepEqual(await echoListeners(h1.netns), [`${h1.address}:7047`]);
     assert.deepEqual(await echoListeners(h2.netns), [`${h2.address}:7047`]);
-    assert.match(a2!.output(), new RegExp(`echo responder on ${h2.address.replace(/\./g, "\\.")}:7047/udp \\(the listen address\\); answers session peers, peers it probes, and nobody else`)); // prettier-ignore
+    assert.match(
+      a2!.output(),
+      new RegExp(
+        `echo responder on ${h2.address.replace(/\./g, "\\.")}:7047/udp \\(the listen address\\); answers session peers, peers it probes, and nobody else`,
+      ),
+    );
   });
 
   it("answers a session's peer until the session ends, and never a stranger", async () => {
     const { h1, h2, router } = h();
-    assert.deepEqual(await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]), [20, 0], "no session yet: h1 is a stranger"); // prettier-ignore
+    assert.deepEqual(
+      await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]),
+      [20, 0],
+      "no session yet: h1 is a stranger",
+    );
     // A session on h2 whose peer is h1 (no feedback source: the session only has to be running).
     const policy = shortPolicy({ gates: [], schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } });
     const persona = { congestion_control: "bbr", mtu: 1500, qos: { class: "standard" } };
-    await conn2!.startSession({ session_id: "echo", source_persona: persona, policy, source_agent: "", peer_address: h1.address }); // prettier-ignore
+    await conn2!.startSession({
+      session_id: "echo",
+      source_persona: persona,
+      policy,
+      source_agent: "",
+      peer_address: h1.address,
+    });
     await follow(conn2!, "echo", (e) => e.state === "SESSION_STATE_RUNNING");
-    assert.deepEqual(await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]), [20, 20], "the session's peer"); // prettier-ignore
-    assert.deepEqual(await probeFrom(router, h2.address, 20, 50).then((r) => [r.sent, r.answers]), [20, 0], "the router is no peer"); // prettier-ignore
+    assert.deepEqual(
+      await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]),
+      [20, 20],
+      "the session's peer",
+    );
+    assert.deepEqual(
+      await probeFrom(router, h2.address, 20, 50).then((r) => [r.sent, r.answers]),
+      [20, 0],
+      "the router is no peer",
+    );
     await conn2!.abortSession({ session_id: "echo", reason: "test done", rollback: true });
-    assert.deepEqual(await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]), [20, 0], "the session ended"); // prettier-ignore
+    assert.deepEqual(
+      await probeFrom(h1.netns, h2.address, 20, 50).then((r) => [r.sent, r.answers]),
+      [20, 0],
+      "the session ended",
+    );
   });
 
   it("answers a peer it probes itself (StreamMetrics), the feedback path's rule", async () => {
     const { h1, h2 } = h();
     assert.equal((await probeFrom(h2.netns, h1.address, 20, 50)).answers, 0);
-    const req = { peers: [{ name: "h2", address: h2.address }], interval_ms: 100, probes_per_sample: 5, max_samples: 1 }; // prettier-ignore
-    for await (const s of conn1!.streamMetrics(req, { deadlineMs: 20_000 })) assert.equal(s.peers[0].address, h2.address); // prettier-ignore
-    assert.equal((await probeFrom(h2.netns, h1.address, 20, 50)).answers, 20, "h1 probed h2: h2 may probe h1 back"); // prettier-ignore
+    const req = {
+      peers: [{ name: "h2", address: h2.address }],
+      interval_ms: 100,
+      probes_per_sample: 5,
+      max_samples: 1,
+    };
+    for await (const s of conn1!.streamMetrics(req, { deadlineMs: 20_000 }))
+      assert.equal(s.peers[0].address, h2.address);
+    assert.equal(
+      (await probeFrom(h2.netns, h1.address, 20, 50)).answers,
+      20,
+      "h1 probed h2: h2 may probe h1 back",
+    );
   });
 
   it("on a 0.0.0.0 listener binds the default route's source; --echo-allow; a flood is cut to the bucket", async () => {
@@ -108,14 +157,22 @@ describe("echo responder and path-MTU bounds on real agents (lab sece)", functio
     a2 = await fx.startLabAgent(lab!, h2, 0, ["--listen", "0.0.0.0:0", "--echo-allow", `${h1.address}/32`]);
     conn2 = fx.connect(lab!, a2);
     assert.deepEqual(await echoListeners(h2.netns), [`${h2.address}:7047`]);
-    assert.match(a2.output(), /\(the source address of the default route \(listen is 0\.0\.0\.0\)\); answers session peers, peers it probes, and \S+\/32/); // prettier-ignore
+    assert.match(
+      a2.output(),
+      /\(the source address of the default route \(listen is 0\.0\.0\.0\)\); answers session peers, peers it probes, and \S+\/32/,
+    );
     assert.equal((await probeFrom(router, h2.address, 20, 50)).answers, 0, "still no answer to a stranger");
     // 4000 probes at 2000/s from h1: the burst, then the refill rate over the flood's duration.
     const r = await probeFrom(h1.netns, h2.address, 4000, 2000);
     const expected = LIMITS.echoBurst + LIMITS.echoPerSourcePerSecond * r.sendSeconds;
-    console.log(`      flood: ${r.sent} sent in ${r.sendSeconds.toFixed(3)} s, ${r.answers} answered (bucket: ${expected.toFixed(0)})`); // prettier-ignore
+    console.log(
+      `      flood: ${r.sent} sent in ${r.sendSeconds.toFixed(3)} s, ${r.answers} answered (bucket: ${expected.toFixed(0)})`,
+    );
     assert.equal(r.sent, 4000);
-    assert.ok(Math.abs(r.answers - expected) <= 0.05 * expected + 5, `${r.answers} answers, ${expected.toFixed(1)} expected`); // prettier-ignore
+    assert.ok(
+      Math.abs(r.answers - expected) <= 0.05 * expected + 5,
+      `${r.answers} answers, ${expected.toFixed(1)} expected`,
+    );
     // After a pause the bucket is full again: a polite prober is answered in full.
     await new Promise((resolve) => setTimeout(resolve, LIMITS.echoSourceIdleMs));
     assert.equal((await probeFrom(h1.netns, h2.address, 50, 100)).answers, 50);
@@ -126,9 +183,17 @@ describe("echo responder and path-MTU bounds on real agents (lab sece)", functio
     assert.ok(h2.prefixLength <= 24);
     const net = h2.address.split(".").slice(0, 3).join(".");
     // Addresses on h2's own network that nobody holds: each ping waits out its timeout.
-    const peers = (k: number) => Array.from({ length: LIMITS.metricsPeers }, (_, i) => ({ name: `x${k}-${i}`, address: `${net}.${100 + k * LIMITS.metricsPeers + i}` })); // prettier-ignore
+    const peers = (k: number) =>
+      Array.from({ length: LIMITS.metricsPeers }, (_, i) => ({
+        name: `x${k}-${i}`,
+        address: `${net}.${100 + k * LIMITS.metricsPeers + i}`,
+      }));
     const streams = [0, 1, 2].map(async (k) => {
-      for await (const _ of conn2!.streamMetrics({ peers: peers(k), interval_ms: 100, probes_per_sample: 1, max_samples: 4 }, { deadlineMs: 60_000 })) void _; // prettier-ignore
+      for await (const _ of conn2!.streamMetrics(
+        { peers: peers(k), interval_ms: 100, probes_per_sample: 1, max_samples: 4 },
+        { deadlineMs: 60_000 },
+      ))
+        void _;
     });
     let done = false;
     const all = Promise.all(streams).finally(() => (done = true));

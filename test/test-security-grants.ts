@@ -91,16 +91,25 @@ describe("feedback grants: an agent certificate streams only while a session gra
     assert.deepEqual([g.grant?.session_id, g.grant?.peer_fingerprint, g.grants_kept], ["s1", fp, 1]);
     assert.equal(await samples(agent), 1);
     // The grant lets in only the caller's own feedback stream, as before grants.
-    const third = await refusal(agent.streamMetrics({ ...feedbackReq(), peers: [{ name: "x", address: "192.0.2.7" }] })); // prettier-ignore
-    assert.match(third.message, /^role 'agent' may not call StreamMetrics towards "192\.0\.2\.7": an agent may only open its own feedback stream/); // prettier-ignore
+    const third = await refusal(
+      agent.streamMetrics({ ...feedbackReq(), peers: [{ name: "x", address: "192.0.2.7" }] }),
+    );
+    assert.match(
+      third.message,
+      /^role 'agent' may not call StreamMetrics towards "192\.0\.2\.7": an agent may only open its own feedback stream/,
+    );
     // Granting the same session again replaces its grant (a provider following the session after a crash).
     assert.equal((await grant(provider, "s1", 600_000)).grants_kept, 1);
     assert.deepEqual(await provider.revokeFeedback("s1"), { revoked: true, grants_kept: 0 });
     assert.deepEqual(await provider.revokeFeedback("s1"), { revoked: false, grants_kept: 0 });
     const after = await refusal(agent.streamMetrics(feedbackReq(), { deadlineMs: 20_000 }));
     assert.deepEqual([after.codeName, after.message], ["PERMISSION_DENIED", noGrant()]);
-    for (let i = 0; i < 50 && !/feedback revoked: session s1 /.test(a1!.output()); i++) await new Promise((r) => setTimeout(r, 100)); // prettier-ignore
-    assert.match(a1!.output(), new RegExp(`feedback granted: session s1, certificate sha256 ${fp}, until \\S+ \\(1 grants kept\\)`)); // prettier-ignore
+    for (let i = 0; i < 50 && !/feedback revoked: session s1 /.test(a1!.output()); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.match(
+      a1!.output(),
+      new RegExp(`feedback granted: session s1, certificate sha256 ${fp}, until \\S+ \\(1 grants kept\\)`),
+    );
     assert.match(a1!.output(), /feedback revoked: session s1 \(0 grants kept\)/);
   });
 
@@ -122,7 +131,10 @@ describe("feedback grants: an agent certificate streams only while a session gra
       for (;;) if ((await it.next()).done) return assert.fail("the stream ended without an error");
     })().catch((e: AgentError) => e);
     assert.equal(cut.codeName, "PERMISSION_DENIED");
-    assert.equal(cut.message, `role 'agent' may not call StreamMetrics any more: the feedback grant to certificate "agent h2" (sha256 ${fp}) was revoked or has expired`); // prettier-ignore
+    assert.equal(
+      cut.message,
+      `role 'agent' may not call StreamMetrics any more: the feedback grant to certificate "agent h2" (sha256 ${fp}) was revoked or has expired`,
+    );
   });
 
   it("keeps a grant across a kill -9 of the source agent; state.json holds only ids, fingerprints and times", async () => {
@@ -149,37 +161,77 @@ describe("feedback grants: an agent certificate streams only while a session gra
     const agent = to1(h2);
     const req = { session_id: "x", peer_fingerprint: fp, expires_unix_ms: Date.now() + 60_000 };
     const byAgent = await refusal(agent.grantFeedback(req));
-    assert.deepEqual([byAgent.codeName, byAgent.message], ["PERMISSION_DENIED", "role 'agent' may not call GrantFeedback: only the provider may grant a feedback stream"]); // prettier-ignore
+    assert.deepEqual(
+      [byAgent.codeName, byAgent.message],
+      [
+        "PERMISSION_DENIED",
+        "role 'agent' may not call GrantFeedback: only the provider may grant a feedback stream",
+      ],
+    );
     assert.deepEqual(byAgent.details, { role: "agent", rpc: "GrantFeedback" });
     const revokeByAgent = await refusal(agent.revokeFeedback("x"));
-    assert.equal(revokeByAgent.message, "role 'agent' may not call RevokeFeedback: only the provider may revoke a feedback stream"); // prettier-ignore
+    assert.equal(
+      revokeByAgent.message,
+      "role 'agent' may not call RevokeFeedback: only the provider may revoke a feedback stream",
+    );
     const mon = to1(await issueMonitoringCert(lab!.ca, { commonName: "grafana" }));
-    assert.equal((await refusal(mon.grantFeedback(req))).message, "role 'monitoring' may not call GrantFeedback: only the provider may grant a feedback stream"); // prettier-ignore
+    assert.equal(
+      (await refusal(mon.grantFeedback(req))).message,
+      "role 'monitoring' may not call GrantFeedback: only the provider may grant a feedback stream",
+    );
 
     const provider = to1(lab!.client);
-    const bad = await refusal(provider.grantFeedback({ session_id: "a b", peer_fingerprint: "AB:CD", expires_unix_ms: 1 })); // prettier-ignore
+    const bad = await refusal(
+      provider.grantFeedback({ session_id: "a b", peer_fingerprint: "AB:CD", expires_unix_ms: 1 }),
+    );
     assert.equal(bad.codeName, "INVALID_ARGUMENT");
-    assert.deepEqual(bad.details.failures?.map((f) => f.property), ["session_id", "peer_fingerprint", "expires_unix_ms"]); // prettier-ignore
-    assert.match(bad.message, /^session_id: must be 1-64 of A-Z a-z 0-9 _ \. -; peer_fingerprint: must be the SHA-256 of the destination agent's certificate \(DER\) as 64 hex digits; expires_unix_ms: must be in the future \(now is \d+\)$/); // prettier-ignore
+    assert.deepEqual(
+      bad.details.failures?.map((f) => f.property),
+      ["session_id", "peer_fingerprint", "expires_unix_ms"],
+    );
+    assert.match(
+      bad.message,
+      /^session_id: must be 1-64 of A-Z a-z 0-9 _ \. -; peer_fingerprint: must be the SHA-256 of the destination agent's certificate \(DER\) as 64 hex digits; expires_unix_ms: must be in the future \(now is \d+\)$/,
+    );
     const far = await refusal(grant(provider, "far", LIMITS.feedbackGrantSeconds * 1000 + 60_000));
     assert.match(far.message, /^expires_unix_ms: must be at most 86400 s ahead \(\d+\), got 864\d{5} ms$/);
     // Upper case hex is the same fingerprint.
-    const upper = await provider.grantFeedback({ ...req, session_id: "upper", peer_fingerprint: fp.toUpperCase() }); // prettier-ignore
+    const upper = await provider.grantFeedback({
+      ...req,
+      session_id: "upper",
+      peer_fingerprint: fp.toUpperCase(),
+    });
     assert.equal(upper.grant?.peer_fingerprint, fp);
     await provider.revokeFeedback("upper");
 
     // The limit: 64 unexpired grants; the 65th is refused, a repeated one is not.
     for (let i = 0; i < LIMITS.feedbackGrants; i++) await grant(provider, `g${i}`, 600_000);
     const full = await refusal(grant(provider, "one-more", 600_000));
-    assert.deepEqual([full.codeName, full.message], ["RESOURCE_EXHAUSTED", "GrantFeedback: this agent holds 64 unexpired feedback grants, the limit is 64: revoke one (RevokeFeedback) or wait until one expires"]); // prettier-ignore
+    assert.deepEqual(
+      [full.codeName, full.message],
+      [
+        "RESOURCE_EXHAUSTED",
+        "GrantFeedback: this agent holds 64 unexpired feedback grants, the limit is 64: revoke one (RevokeFeedback) or wait until one expires",
+      ],
+    );
     assert.equal((await grant(provider, "g0", 600_000)).grants_kept, 64);
     for (let i = 0; i < LIMITS.feedbackGrants; i++) await provider.revokeFeedback(`g${i}`);
     assert.equal((await provider.revokeFeedback("g0")).grants_kept, 0);
   });
 
   it("the Migration's grant (the destination's certificate as its TLS connection shows it) lets the destination's stream in", async () => {
-    const source = { endpoint: a1!.endpoint, caCertPem: lab!.ca.certPem, clientCertPem: lab!.client.certPem, clientKeyPem: lab!.client.keyPem }; // prettier-ignore
-    const dst = connectAgent({ endpoint: a2!.endpoint, caPem: lab!.ca.certPem, ...lab!.client, keepServerCertificate: true }); // prettier-ignore
+    const source = {
+      endpoint: a1!.endpoint,
+      caCertPem: lab!.ca.certPem,
+      clientCertPem: lab!.client.certPem,
+      clientKeyPem: lab!.client.keyPem,
+    };
+    const dst = connectAgent({
+      endpoint: a2!.endpoint,
+      caPem: lab!.ca.certPem,
+      ...lab!.client,
+      keepServerCertificate: true,
+    });
     opened.push(dst);
     assert.equal(dst.serverCertificateSha256(), undefined, "nothing seen before the handshake");
     await dst.getInfo();

@@ -13,7 +13,14 @@ import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client
 import type { AgentError } from "../provider/agent/rpc/errors";
 import { localAddressTowards } from "../provider/agent/session/feedback";
 import { issueMonitoringCert, type CertifiedKey } from "../provider/pki";
-import { certificateFromPem, generateKeyPair, privateKeyFromPem, privateKeyToPem, randomSerial, x509 } from "../provider/pki/keys"; // prettier-ignore
+import {
+  certificateFromPem,
+  generateKeyPair,
+  privateKeyFromPem,
+  privateKeyToPem,
+  randomSerial,
+  x509,
+} from "../provider/pki/keys";
 import { loadAgentApi } from "../provider/proto/load";
 import * as fx from "./fixtures/session-agents";
 import { defaultRoute, nameservers, nftTable, shortPolicy, startRequest } from "./session-helpers";
@@ -120,7 +127,12 @@ describe("roles: another host's agent certificate against a real agent (lab secr
       Feedback: [feedback, "only the provider may feed a session"],
       Discover: [() => stolen.discover({ window_seconds: 1 }), "only the provider may sample a host's flows"],
       GrantFeedback: [
-        () => stolen.grantFeedback({ session_id: "stolen", peer_fingerprint: "0".repeat(64), expires_unix_ms: Date.now() + 60_000 }), // prettier-ignore
+        () =>
+          stolen.grantFeedback({
+            session_id: "stolen",
+            peer_fingerprint: "0".repeat(64),
+            expires_unix_ms: Date.now() + 60_000,
+          }),
         "only the provider may grant a feedback stream",
       ],
       RevokeFeedback: [
@@ -142,7 +154,9 @@ describe("roles: another host's agent certificate against a real agent (lab secr
     }
     // One log line per refusal (the agent's stdout reaches us a little after the answer).
     const logged = (rpc: string, why: string) =>
-      new RegExp(` ${rpc} peer=\\S+ client="agent h1" PERMISSION_DENIED: role 'agent' may not call ${rpc}: ${why} \\d+ms\n`).test(a2!.output()); // prettier-ignore
+      new RegExp(
+        ` ${rpc} peer=\\S+ client="agent h1" PERMISSION_DENIED: role 'agent' may not call ${rpc}: ${why} \\d+ms\n`,
+      ).test(a2!.output());
     for (let i = 0; i < 50 && !Object.entries(attacks).every(([r, [, w]]) => logged(r, w)); i++)
       await new Promise((r) => setTimeout(r, 100));
     for (const [rpc, [, why]] of Object.entries(attacks))
@@ -156,12 +170,28 @@ describe("roles: another host's agent certificate against a real agent (lab secr
 
   it("lets an agent certificate open only its own feedback stream, once granted: one peer, its own address, 10 probes", async () => {
     const h1 = lab!.source.address;
-    const fp = createHash("sha256").update(new X509Certificate(await readFile(join(lab!.dir, "h1.pem"))).raw).digest("hex"); // prettier-ignore
-    const ungranted = await refusal(stolen.streamMetrics({ peers: [{ name: "h1", address: h1 }], interval_ms: 100, probes_per_sample: 10, max_samples: 1 })); // prettier-ignore
+    const fp = createHash("sha256")
+      .update(new X509Certificate(await readFile(join(lab!.dir, "h1.pem"))).raw)
+      .digest("hex");
+    const ungranted = await refusal(
+      stolen.streamMetrics({
+        peers: [{ name: "h1", address: h1 }],
+        interval_ms: 100,
+        probes_per_sample: 10,
+        max_samples: 1,
+      }),
+    );
     assert.equal(ungranted.codeName, "PERMISSION_DENIED");
-    assert.equal(ungranted.message, `role 'agent' may not call StreamMetrics: no active session on this host granted feedback to certificate "agent h1" (sha256 ${fp})`); // prettier-ignore
+    assert.equal(
+      ungranted.message,
+      `role 'agent' may not call StreamMetrics: no active session on this host granted feedback to certificate "agent h1" (sha256 ${fp})`,
+    );
     // As the Migration provider does when h2 is a session's source and h1 its destination.
-    await provider.grantFeedback({ session_id: "roles", peer_fingerprint: fp, expires_unix_ms: Date.now() + 600_000 }); // prettier-ignore
+    await provider.grantFeedback({
+      session_id: "roles",
+      peer_fingerprint: fp,
+      expires_unix_ms: Date.now() + 600_000,
+    });
     const viaConn = await localAddressTowards(lab!.destination.address);
     const own = [...new Set([viaConn, h1])].join(" or ");
     const rule = `an agent may only open its own feedback stream (one peer, its own address ${own}, at most 10 probes per sample)`;
@@ -194,7 +224,8 @@ describe("roles: another host's agent certificate against a real agent (lab secr
   });
 
   it("bounds requests and streams: each refusal names the field or resource and the limit", async () => {
-    const peers = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `p${i}`, address: `10.9.0.${i + 1}` })); // prettier-ignore
+    const peers = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ name: `p${i}`, address: `10.9.0.${i + 1}` }));
     const tooMany = await refusal(
       provider.streamMetrics({ peers: peers(17), interval_ms: 100, max_samples: 1 }),
     );
@@ -205,9 +236,15 @@ describe("roles: another host's agent certificate against a real agent (lab secr
     const probes = await refusal(
       provider.streamMetrics({ peers: peers(1), interval_ms: 100, probes_per_sample: 101, max_samples: 1 }),
     );
-    assert.deepEqual([probes.codeName, probes.message], ["INVALID_ARGUMENT", "probes_per_sample: must be at most 100, got 101"]); // prettier-ignore
+    assert.deepEqual(
+      [probes.codeName, probes.message],
+      ["INVALID_ARGUMENT", "probes_per_sample: must be at most 100, got 101"],
+    );
     const reason = await refusal(provider.abortSession({ session_id: "x", reason: "r".repeat(513) }));
-    assert.deepEqual([reason.codeName, reason.message], ["INVALID_ARGUMENT", "reason: must be at most 512 characters, got 513"]); // prettier-ignore
+    assert.deepEqual(
+      [reason.codeName, reason.message],
+      ["INVALID_ARGUMENT", "reason: must be at most 512 characters, got 513"],
+    );
     // Eight open streams per client certificate; the ninth is refused until one closes.
     const req = {
       peers: [{ name: "h1", address: lab!.source.address }],
@@ -218,7 +255,10 @@ describe("roles: another host's agent certificate against a real agent (lab secr
     for (const it of open) assert.equal((await it.next()).done, false);
     const ninth = await refusal(provider.streamMetrics({ ...req, max_samples: 1 }));
     assert.equal(ninth.codeName, "RESOURCE_EXHAUSTED");
-    assert.equal(ninth.message, "StreamMetrics: this client already holds 8 open streams (StreamMetrics and WatchSession), the limit is 8: close one first"); // prettier-ignore
+    assert.equal(
+      ninth.message,
+      "StreamMetrics: this client already holds 8 open streams (StreamMetrics and WatchSession), the limit is 8: close one first",
+    );
     const other = as(await issueMonitoringCert(lab!.ca, { commonName: "another client" }));
     let n = 0;
     for await (const _ of other.streamMetrics({ ...req, max_samples: 1 })) n++;
@@ -255,7 +295,12 @@ describe("roles: another host's agent certificate against a real agent (lab secr
   it("lets a monitoring certificate read health and metrics, and nothing else", async () => {
     const mon = as(await issueMonitoringCert(lab!.ca, { commonName: "grafana" }));
     assert.equal((await mon.getInfo()).status, "SERVING");
-    const req = { peers: [{ name: "h1", address: lab!.source.address }], interval_ms: 100, probes_per_sample: 2, max_samples: 1 }; // prettier-ignore
+    const req = {
+      peers: [{ name: "h1", address: lab!.source.address }],
+      interval_ms: 100,
+      probes_per_sample: 2,
+      max_samples: 1,
+    };
     let n = 0;
     for await (const _ of mon.streamMetrics(req, { deadlineMs: 20_000 })) n++;
     assert.equal(n, 1);
@@ -279,9 +324,16 @@ describe("certificate renewal through the resources", () => {
     const outs = created.outs as Record<string, string>;
     const c = new X509Certificate(outs.clientCertPem);
     assert.equal(c.subjectAltName, "URI:urn:netpersona:role:provider");
-    assert.equal((Date.parse(c.validTo) - Date.parse(c.validFrom)) / 86_400_000, 90, "shorter than the CA's 10 years"); // prettier-ignore
+    assert.equal(
+      (Date.parse(c.validTo) - Date.parse(c.validFrom)) / 86_400_000,
+      90,
+      "shorter than the CA's 10 years",
+    );
     assert.equal((await stackCaProvider.diff!(created.id, outs, inputs)).changes, false);
-    const legacy = { ...outs, clientCertPem: (await legacyClientCert({ certPem: outs.certPem, keyPem: outs.keyPem })).certPem }; // prettier-ignore
+    const legacy = {
+      ...outs,
+      clientCertPem: (await legacyClientCert({ certPem: outs.certPem, keyPem: outs.keyPem })).certPem,
+    };
     const d = await stackCaProvider.diff!(created.id, legacy, inputs);
     assert.deepEqual([d.changes, d.replaces], [true, []]);
     const renewed = (await stackCaProvider.update!(created.id, legacy, inputs)).outs as Record<

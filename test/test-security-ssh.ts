@@ -84,7 +84,12 @@ describe("remote commands quoted element by element (lab secs, real sshd)", func
     assert.deepEqual(await received(args), args);
     assert.deepEqual(await received(["", "x", ""]), ["", "x", ""], "empty arguments keep their place");
     // The same through a node script that prints its argv as JSON.
-    const r = await ssh.run([process.execPath, "-e", "console.log(JSON.stringify(process.argv.slice(1)))", ...args]); // prettier-ignore
+    const r = await ssh.run([
+      process.execPath,
+      "-e",
+      "console.log(JSON.stringify(process.argv.slice(1)))",
+      ...args,
+    ]);
     assert.deepEqual(JSON.parse(r.stdout), args);
     assert.equal(existsSync(marker), false, "no injected command ran");
   });
@@ -127,6 +132,8 @@ describe("remote commands quoted element by element (lab secs, real sshd)", func
     assert.throws(() => commandLine([]), {
       message: "a remote command needs at least one element (the program)",
     });
-    assert.throws(() => commandLine(["echo", "a\0b"]), { message: "argv[1] contains a NUL byte, which no program can receive" }); // prettier-ignore
+    assert.throws(() => commandLine(["echo", "a\0b"]), {
+      message: "argv[1] contains a NUL byte, which no program can receive",
+    });
   });
 });

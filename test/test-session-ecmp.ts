@@ -13,7 +13,13 @@ import type { HostSnapshot } from "../provider/agent/host/api";
 import { routerNetns } from "../provider/lab";
 import { run } from "../provider/util/exec";
 import * as fx from "./fixtures/session-agents";
-import { addSecondGateway, installGatewayCounter, readGatewayCounter, removeSecondGateway, type SecondGateway } from "./fixtures/second-gateway"; // prettier-ignore
+import {
+  addSecondGateway,
+  installGatewayCounter,
+  readGatewayCounter,
+  removeSecondGateway,
+  type SecondGateway,
+} from "./fixtures/second-gateway";
 import { defaultRoute, follow, lastOf, shortPolicy, startRequest, story } from "./session-helpers";
 
 const LAB = "sec1";
@@ -66,7 +72,17 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
     const port = Number(src!.endpoint.split(":")[1]);
     await installGatewayCounter(gw!, lab!.destination.address, lab!.source.address, port);
     const script = join(__dirname, "fixtures", "tcp-burst.js");
-    const out = await run(["ip", "netns", "exec", lab!.destination.netns, process.execPath, script, lab!.source.address, String(port), String(count)]); // prettier-ignore
+    const out = await run([
+      "ip",
+      "netns",
+      "exec",
+      lab!.destination.netns,
+      process.execPath,
+      script,
+      lab!.source.address,
+      String(port),
+      String(count),
+    ]);
     const ports = (JSON.parse(out.stdout) as { ports: number[] }).ports;
     assert.equal(new Set(ports).size, count);
     // Only the burst's flows (the session's own feedback stream goes to the same port).
@@ -87,7 +103,10 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
 
   it("refuses an invalid target_persona with INVALID_ARGUMENT naming the field", async () => {
     const standard = { congestion_control: "bbr", mtu: 1500, qos: { class: "standard" } };
-    const req = { ...startRequest(lab!, src!.endpoint, "badtarget", standard, shortPolicy()), target_persona: { ...standard, mtu: 100 } }; // prettier-ignore
+    const req = {
+      ...startRequest(lab!, src!.endpoint, "badtarget", standard, shortPolicy()),
+      target_persona: { ...standard, mtu: 100 },
+    };
     await assert.rejects(conn!.startSession(req), (e: AgentError) => {
       assert.equal(e.codeName, "INVALID_ARGUMENT");
       assert.equal(e.details.field, "target_persona.mtu");
@@ -118,13 +137,19 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
     const split = await burst(40);
     const s = await conn!.getSession("ecmp");
     assert.equal(s.weight, 0.5, "the burst ran while the weight held");
-    process.stdout.write(`      flows via ${gw3}: ${split.second.length}/40, via ${gw1}: ${split.first.length}/40 (weight 0.5)\n`); // prettier-ignore
+    process.stdout.write(
+      `      flows via ${gw3}: ${split.second.length}/40, via ${gw1}: ${split.first.length}/40 (weight 0.5)\n`,
+    );
     // Binomial(40, 0.5): 4.5 standard deviations either side of 20.
     assert.ok(split.second.length >= 6 && split.second.length <= 34, `via ${gw3}: ${split.second.length}/40`);
 
     const events = await follow(conn!, "ecmp");
     const last = lastOf(events);
-    assert.deepEqual([last.kind, last.state, last.weight], ["converged", "SESSION_STATE_CONVERGED", 1], story(events)); // prettier-ignore
+    assert.deepEqual(
+      [last.kind, last.state, last.weight],
+      ["converged", "SESSION_STATE_CONVERGED", 1],
+      story(events),
+    );
     assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
     const final = await defaultRoute(ns);
     assert.match(final, new RegExp(`^(unicast )?default via ${gw3.replace(/\./g, "\\.")} dev \\S+`), final);

@@ -43,7 +43,8 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
     for (const link of ["destination:source", "source:destination"])
       await labImpair(LAB, { link, clear: true });
     await ctl?.restore(base);
-    for (const h of lab ? [lab.source, lab.destination] : []) await run(["ip", "route", "flush", "cache"], { netns: h.netns }); // prettier-ignore
+    for (const h of lab ? [lab.source, lab.destination] : [])
+      await run(["ip", "route", "flush", "cache"], { netns: h.netns });
   });
 
   after(async () => {
@@ -55,15 +56,26 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
 
   it("caps the MTU at 1200 when the source reports degraded performance", async () => {
     await labImpair(LAB, { link: "source:destination", loss: 30 });
-    const policy = shortPolicy({ gates: [], rules: { lossMedium: { enabled: false } }, schedule: { steps: [0.5, 1], stepDwellMs: 1500 } }); // prettier-ignore
+    const policy = shortPolicy({
+      gates: [],
+      rules: { lossMedium: { enabled: false } },
+      schedule: { steps: [0.5, 1], stepDwellMs: 1500 },
+    });
     const req = startRequest(lab!, src!.endpoint, "degraded", standard, policy);
     await fx.grantFeedback(lab!, src!, dst!, req);
     await conn.startSession(req);
-    const events = await follow(conn, "degraded", (e, all) => e.weight === 1 && all.some((x) => x.rule === "sourceDegraded")); // prettier-ignore
+    const events = await follow(
+      conn,
+      "degraded",
+      (e, all) => e.weight === 1 && all.some((x) => x.rule === "sourceDegraded"),
+    );
     const adjust = events.find((e) => e.rule === "sourceDegraded");
     assert.ok(adjust, story(events));
     assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
-    assert.equal(adjust.reason, "sourceDegraded: the source reports degraded performance for 2 intervals: mtu 1500 → 1200"); // prettier-ignore
+    assert.equal(
+      adjust.reason,
+      "sourceDegraded: the source reports degraded performance for 2 intervals: mtu 1500 → 1200",
+    );
     const mtu = Number(/mtu lock (\d+)/.exec(await defaultRoute(lab!.destination.netns))?.[1]);
     assert.ok(mtu <= 1200, `route mtu ${mtu}`);
     const s = await conn.getSession("degraded");
@@ -104,7 +116,11 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
     assert.equal(events.filter((e) => e.kind === "started").length, 1);
     assert.ok(!events.some((e) => e.kind === "feedback-lost"), story(events));
     const last = lastOf(events);
-    assert.deepEqual([last.kind, last.state, last.weight], ["converged", "SESSION_STATE_CONVERGED", 1], story(events)); // prettier-ignore
+    assert.deepEqual(
+      [last.kind, last.state, last.weight],
+      ["converged", "SESSION_STATE_CONVERGED", 1],
+      story(events),
+    );
     assert.match(await defaultRoute(lab!.destination.netns), /mtu lock 1440/);
     assert.match(dst.output(), /session restart: resuming after restart/);
   });
@@ -133,7 +149,10 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
 
   it("rolls back to the session-start snapshot when the session cannot converge", async () => {
     const persona = { congestion_control: "bbr", mtu: 1300, qos: { class: "low-latency-data" } };
-    const policy = shortPolicy({ maxDurationMs: 2500, schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] } }); // prettier-ignore
+    const policy = shortPolicy({
+      maxDurationMs: 2500,
+      schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] },
+    });
     const start = kernel(await ctl.snapshot());
     const req = startRequest(lab!, src!.endpoint, "giveup", persona, policy);
     await fx.grantFeedback(lab!, src!, dst!, req);
@@ -144,8 +163,14 @@ describe("migration sessions: feedback, restart, rollback (lab ses2)", function 
       "the blend was on the host",
     );
     const last = lastOf(events);
-    assert.deepEqual([last.kind, last.state, last.rule, last.weight], ["rollback", "SESSION_STATE_ROLLED_BACK", "maxDuration", 0]); // prettier-ignore
-    assert.match(last.reason, /^give up: \d+ ms elapsed without convergence \(maxDurationMs 2500\): back to the source persona; the session-start snapshot is restored$/); // prettier-ignore
+    assert.deepEqual(
+      [last.kind, last.state, last.rule, last.weight],
+      ["rollback", "SESSION_STATE_ROLLED_BACK", "maxDuration", 0],
+    );
+    assert.match(
+      last.reason,
+      /^give up: \d+ ms elapsed without convergence \(maxDurationMs 2500\): back to the source persona; the session-start snapshot is restored$/,
+    );
     assert.deepEqual(kernel(await ctl.snapshot()), start);
     const s = await conn.getSession("giveup");
     assert.deepEqual([s.state, s.converged, s.reason], ["SESSION_STATE_ROLLED_BACK", false, last.reason]);

@@ -13,7 +13,16 @@ import { labImpair, routerNetns } from "../provider/lab";
 import { run } from "../provider/util/exec";
 import { installFlowCounter, readFlowCounter, removeFlowCounter } from "./fixtures/flow-count";
 import * as fx from "./fixtures/session-agents";
-import { defaultRoute, follow, lastOf, nameservers, nftTable, shortPolicy, startRequest, story } from "./session-helpers"; // prettier-ignore
+import {
+  defaultRoute,
+  follow,
+  lastOf,
+  nameservers,
+  nftTable,
+  shortPolicy,
+  startRequest,
+  story,
+} from "./session-helpers";
 
 const LAB = "ses1";
 const standard = { congestion_control: "bbr", mtu: 1500, qos: { class: "standard" } };
@@ -40,7 +49,8 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
       await labImpair(LAB, { link, clear: true });
     if (lab) await removeFlowCounter(routerNetns(LAB));
     await ctl?.restore(base);
-    for (const h of lab ? [lab.source, lab.destination] : []) await run(["ip", "route", "flush", "cache"], { netns: h.netns }); // prettier-ignore
+    for (const h of lab ? [lab.source, lab.destination] : [])
+      await run(["ip", "route", "flush", "cache"], { netns: h.netns });
   });
 
   after(async () => {
@@ -63,19 +73,31 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
       return /is not valid JSON/.test(e.message);
     });
     const steps = JSON.stringify({ schedule: { steps: [0.5] } });
-    await assert.rejects(conn.startSession(req(steps)), (e: AgentError) => e.details.field === "policy.policy_json.schedule.steps"); // prettier-ignore
+    await assert.rejects(
+      conn.startSession(req(steps)),
+      (e: AgentError) => e.details.field === "policy.policy_json.schedule.steps",
+    );
   });
 
   it("converges on a clean path and leaves the final persona in the destination's kernel", async () => {
     const [dnsSrc, dnsDst] = [lab!.inv.networks[0].dns, lab!.inv.networks[1].dns] as string[];
-    const persona = { ...standard, mtu: 1460, qos: { class: "multimedia-streaming" }, dns: { servers: [dnsSrc, dnsDst], search: ["mig.example"], options: [] } }; // prettier-ignore
+    const persona = {
+      ...standard,
+      mtu: 1460,
+      qos: { class: "multimedia-streaming" },
+      dns: { servers: [dnsSrc, dnsDst], search: ["mig.example"], options: [] },
+    };
     const req = startRequest(lab!, src!.endpoint, "clean", persona, shortPolicy());
     await fx.grantFeedback(lab!, src!, dst!, req);
     const started = await conn.startSession(req);
     assert.equal(started.peer_address, lab!.source.address);
     const events = await follow(conn, "clean");
     const last = lastOf(events);
-    assert.deepEqual([last.kind, last.state, last.weight, last.converged], ["converged", "SESSION_STATE_CONVERGED", 1, true], story(events)); // prettier-ignore
+    assert.deepEqual(
+      [last.kind, last.state, last.weight, last.converged],
+      ["converged", "SESSION_STATE_CONVERGED", 1, true],
+      story(events),
+    );
     assert.equal(events[0].kind, "started");
     const kinds = events.map((e) => e.kind);
     assert.deepEqual(kinds.filter((k) => k === "advance").length, 2, story(events));
@@ -95,7 +117,8 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
     assert.equal((await conn.getPersona()).committed?.mtu, 1460, "recorded as the agent's committed persona");
     // The feedback stream to the source agent was open (mutual TLS with the destination agent's certificate;
     // the source logs the call when it ends, cancelled by the destination at convergence).
-    for (let i = 0; i < 50 && !/StreamMetrics /.test(src!.output()); i++) await new Promise((r) => setTimeout(r, 100)); // prettier-ignore
+    for (let i = 0; i < 50 && !/StreamMetrics /.test(src!.output()); i++)
+      await new Promise((r) => setTimeout(r, 100));
     assert.match(src!.output(), /StreamMetrics peer=\S+ client=\S+ CANCELLED/);
   });
 
@@ -106,7 +129,14 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
       schedule: { steps: [{ weight: 0.5, dwellMs: 600_000 }, 1] },
       rules: { lossMedium: { recover: false }, sourceDegraded: { enabled: false } },
       // A second effect of the loss, so that the blend also splits congestion control between two routes.
-      extraRules: [{ id: "lossCc", when: { metric: "lossPct", op: ">", value: 2 }, then: { field: "congestionControl", action: "set", value: "reno" }, recover: false }], // prettier-ignore
+      extraRules: [
+        {
+          id: "lossCc",
+          when: { metric: "lossPct", op: ">", value: 2 },
+          then: { field: "congestionControl", action: "set", value: "reno" },
+          recover: false,
+        },
+      ],
     });
     const persona = { ...standard, routes: { prefixes: [{ prefix: "10.250.0.0/16" }] } };
     const req = startRequest(lab!, src!.endpoint, "qos", persona, policy);
@@ -118,26 +148,51 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
     await labImpair(LAB, { link: "destination:source", clear: true });
     const adjust = events.find((e) => e.kind === "adjust" && e.rule === "lossMedium");
     assert.ok(adjust, story(events));
-    assert.match(adjust.reason, /^lossMedium: lossPct \d+(\.\d+)? > 2 \(thresholds\.lossMediumPct\.enter\) for 2 intervals: qos\.class standard → high-throughput-data$/); // prettier-ignore
+    assert.match(
+      adjust.reason,
+      /^lossMedium: lossPct \d+(\.\d+)? > 2 \(thresholds\.lossMediumPct\.enter\) for 2 intervals: qos\.class standard → high-throughput-data$/,
+    );
     assert.deepEqual(adjust.changes, [{ field: "qos.class", from: "standard", to: "high-throughput-data" }]);
     assert.ok(adjust.metrics!.loss_ratio > 0.02);
     const cc = events.find((e) => e.kind === "adjust" && e.rule === "lossCc");
     assert.deepEqual(cc?.changes, [{ field: "congestionControl", from: "bbr", to: "reno" }]);
     // Per-route congestion control at weight 0.5: the prefix (first in order) moved, the default route not yet.
     const ns = lab!.destination.netns;
-    assert.match((await run(["ip", "-d", "route", "show", "10.250.0.0/16"], { netns: ns })).stdout, /proto 78 .*congctl reno/); // prettier-ignore
+    assert.match(
+      (await run(["ip", "-d", "route", "show", "10.250.0.0/16"], { netns: ns })).stdout,
+      /proto 78 .*congctl reno/,
+    );
     assert.match(await defaultRoute(ns), /congctl bbr/);
     const nft = await nftTable(lab!.destination.netns);
     assert.match(nft, /jhash ip daddr \. tcp sport mod 100 < 50 ip dscp set af11/);
     const s = await conn.getSession("qos");
-    assert.deepEqual([s.state, s.weight, s.shadow_persona?.qos?.class], ["SESSION_STATE_RUNNING", 0.5, "high-throughput-data"]); // prettier-ignore
+    assert.deepEqual(
+      [s.state, s.weight, s.shadow_persona?.qos?.class],
+      ["SESSION_STATE_RUNNING", 0.5, "high-throughput-data"],
+    );
 
     // 40 short TCP connections from the destination to the source agent, counted per flow in the router.
     const port = Number(src!.endpoint.split(":")[1]);
-    const spec = { routerNetns: routerNetns(LAB), from: lab!.destination.address, to: lab!.source.address, dport: port, dscp: 10 }; // prettier-ignore
+    const spec = {
+      routerNetns: routerNetns(LAB),
+      from: lab!.destination.address,
+      to: lab!.source.address,
+      dport: port,
+      dscp: 10,
+    };
     await installFlowCounter(spec);
     const burst = join(__dirname, "fixtures", "tcp-burst.js");
-    const out = await run(["ip", "netns", "exec", lab!.destination.netns, process.execPath, burst, lab!.source.address, String(port), "40"]); // prettier-ignore
+    const out = await run([
+      "ip",
+      "netns",
+      "exec",
+      lab!.destination.netns,
+      process.execPath,
+      burst,
+      lab!.source.address,
+      String(port),
+      "40",
+    ]);
     const ports = (JSON.parse(out.stdout) as { ports: number[] }).ports;
     const all = await readFlowCounter(spec.routerNetns);
     // Only the burst's flows (the runner's own feedback stream to the same port is counted too).
@@ -179,8 +234,14 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
     assert.deepEqual([last.kind, last.state], ["converged", "SESSION_STATE_CONVERGED"], story(events));
     const adjust = events.find((e) => e.kind === "adjust" && e.rule === "pmtuBlackHole");
     assert.ok(adjust, story(events));
-    assert.equal(adjust.reason, "pmtuBlackHole: pathMtu 1400 minus headroom 0 = 1400 < mtu 1500 for 2 intervals: mtu 1500 → 1400"); // prettier-ignore
-    assert.ok(events.filter((e) => e.metrics).every((e) => e.metrics!.path_mtu === 1400), "measured before the first decision"); // prettier-ignore
+    assert.equal(
+      adjust.reason,
+      "pmtuBlackHole: pathMtu 1400 minus headroom 0 = 1400 < mtu 1500 for 2 intervals: mtu 1500 → 1400",
+    );
+    assert.ok(
+      events.filter((e) => e.metrics).every((e) => e.metrics!.path_mtu === 1400),
+      "measured before the first decision",
+    );
     assert.match(await defaultRoute(lab!.destination.netns), /mtu lock 1400/);
     assert.equal((await conn.getSession("pmtu")).blended_persona?.mtu, 1400);
   });

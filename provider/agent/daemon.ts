@@ -89,7 +89,17 @@ export async function startDaemon(
   const store = await StateStore.open(o.stateDir);
   // Finishes and folds what a crash or kill -9 left in the safe-apply journal before serving (recoverOnStart).
   // Migration sessions: echo responder, StreamMetrics probes, the session runner (feedback over mTLS).
-  const parts = await startSessionParts({ host, store, stateDir: o.stateDir, tls, listenHost: listenHostOf(listen), echoPort: o.echoPort, echoAddress: o.echoAddress, echoAllow: o.echoAllow, log: logLine }); // prettier-ignore
+  const parts = await startSessionParts({
+    host,
+    store,
+    stateDir: o.stateDir,
+    tls,
+    listenHost: listenHostOf(listen),
+    echoPort: o.echoPort,
+    echoAddress: o.echoAddress,
+    echoAllow: o.echoAllow,
+    log: logLine,
+  });
   const agent = await createAgentServer({
     host,
     store,

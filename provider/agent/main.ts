@@ -85,7 +85,16 @@ async function main(argv: string[]): Promise<void> {
   const { createHostController } = await import("./host");
   const host = createHostController(f.netnsResolvConf ? { resolvConfPath: f.netnsResolvConf } : {});
   await startDaemon(
-    { listen: f.listen, stateDir: f.stateDir, caFile: f.ca, certFile: f.cert, keyFile: f.key, echoPort: f.echoPort, echoAddress: f.echoAddress, echoAllow: f.echoAllow }, // prettier-ignore
+    {
+      listen: f.listen,
+      stateDir: f.stateDir,
+      caFile: f.ca,
+      certFile: f.cert,
+      keyFile: f.key,
+      echoPort: f.echoPort,
+      echoAddress: f.echoAddress,
+      echoAllow: f.echoAllow,
+    },
     host,
     {
       // The watchdog is this very file run again: it survives the agent (detached, its own session).

@@ -28,7 +28,11 @@ export async function dirBytes(dir: string): Promise<number> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) total += await dirBytes(p);
-    else total += await lstat(p).then((st) => st.size, () => 0); // prettier-ignore
+    else
+      total += await lstat(p).then(
+        (st) => st.size,
+        () => 0,
+      );
   }
   return total;
 }

@@ -180,7 +180,13 @@ export async function upload(ssh: SshSession, spec: InstallSpec, tls: TlsFiles):
 export async function startService(ssh: SshSession, spec: InstallSpec): Promise<void> {
   if (spec.serviceManager === "systemd") {
     const unit = `${spec.unitName}.service`;
-    await ssh.run(["sh", "-c", 'systemctl daemon-reload && systemctl enable "$1" && systemctl restart "$1"', "netpersona-start", unit]); // prettier-ignore
+    await ssh.run([
+      "sh",
+      "-c",
+      'systemctl daemon-reload && systemctl enable "$1" && systemctl restart "$1"',
+      "netpersona-start",
+      unit,
+    ]);
     return;
   }
   const d = spec.installDir;

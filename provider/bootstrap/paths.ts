@@ -148,7 +148,8 @@ export function assertSafeListing(
   l: { stats: Stat[]; real: string; realStats: Stat[] },
 ): void {
   const first = judgeComponents(l.stats);
-  const bad = first.bad ?? (first.hasLink && l.real && l.real !== path ? judgeComponents(l.realStats).bad : undefined); // prettier-ignore
+  const bad =
+    first.bad ?? (first.hasLink && l.real && l.real !== path ? judgeComponents(l.realStats).bad : undefined);
   if (bad) throw unsafeDirError(field, path, bad, target);
 }
 

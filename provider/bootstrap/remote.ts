@@ -51,7 +51,12 @@ export function parsePreflight(stdout: string, dirs: string[]): PreflightListing
     systemdHere: false,
   };
   for (const d of dirs) {
-    const of = (tag: string) => parseStats(rest(tag).filter((l) => l.startsWith(`${d}|`)).map((l) => l.slice(d.length + 1))); // prettier-ignore
+    const of = (tag: string) =>
+      parseStats(
+        rest(tag)
+          .filter((l) => l.startsWith(`${d}|`))
+          .map((l) => l.slice(d.length + 1)),
+      );
     const real =
       rest("real")
         .find((l) => l.startsWith(`${d}|`))

@@ -43,7 +43,9 @@ export function checkWeight(w: number): number {
 
 /** Route keys in the order they move to the target: extra prefixes (sorted), the default route last. */
 export function routeKeys(source: Persona, target: Persona): string[] {
-  const prefixes = new Set([...(source.routes?.prefixes ?? []), ...(target.routes?.prefixes ?? [])].map((h) => h.prefix)); // prettier-ignore
+  const prefixes = new Set(
+    [...(source.routes?.prefixes ?? []), ...(target.routes?.prefixes ?? [])].map((h) => h.prefix),
+  );
   return [...[...prefixes].sort(), "default"];
 }
 

@@ -40,7 +40,8 @@ function persona(input: unknown, field: string): Persona {
 export function startEngine(opts: StartOptions): EngineState {
   const p = parsePolicy(opts.policy ?? {}, ["policy"]);
   if (!p.ok) throw new EngineInputError(p.failures);
-  if (!Number.isFinite(opts.timeMs)) throw new EngineInputError([{ property: "timeMs", reason: "must be a finite number" }]); // prettier-ignore
+  if (!Number.isFinite(opts.timeMs))
+    throw new EngineInputError([{ property: "timeMs", reason: "must be a finite number" }]);
   const source = persona(opts.source, "source");
   const baseline = opts.target === undefined ? source : persona(opts.target, "target");
   return {
@@ -89,10 +90,19 @@ export function decide(state: EngineState, raw: EngineInput): Decision {
   const input = parsed.data;
   const now = input.timeMs;
   if (TERMINAL.has(state.phase)) {
-    return { state, persona: state.shadow, plan: planFor(state, input.metrics.pathMtu), actions: [], reasons: [], events: [] }; // prettier-ignore
+    return {
+      state,
+      persona: state.shadow,
+      plan: planFor(state, input.metrics.pathMtu),
+      actions: [],
+      reasons: [],
+      events: [],
+    };
   }
   if (now < state.lastTimeMs) {
-    throw new EngineInputError([{ property: "timeMs", reason: `must not go back: the last decision was at ${state.lastTimeMs}` }]); // prettier-ignore
+    throw new EngineInputError([
+      { property: "timeMs", reason: `must not go back: the last decision was at ${state.lastTimeMs}` },
+    ]);
   }
   const policy = state.policy;
   const view = metricView(input);
@@ -123,7 +133,7 @@ export function decide(state: EngineState, raw: EngineInput): Decision {
 
   if (now - state.startedAtMs > policy.maxDurationMs) {
     Object.assign(next, { phase: "gave-up", weight: 0, stepIndex: -1 });
-    const text = `give up: ${now - state.startedAtMs} ms elapsed without convergence (maxDurationMs ${policy.maxDurationMs}): back to the source persona`; // prettier-ignore
+    const text = `give up: ${now - state.startedAtMs} ms elapsed without convergence (maxDurationMs ${policy.maxDurationMs}): back to the source persona`;
     event("rollback", { rule: "maxDuration", text });
     actions.push({ type: "give-up" });
   } else {
@@ -132,12 +142,17 @@ export function decide(state: EngineState, raw: EngineInput): Decision {
     const mtu = { current: state.shadow.mtu ?? assumed, baseline: state.baseline.mtu ?? assumed };
     const lu = updateLatches(rules, state.latches, view, mtu, policy, now);
     const d = deriveShadow(policy, rules, lu.latches, state.baseline, state.shadow, state.lastChangeMs, now);
-    Object.assign(next, { latches: lu.latches, shadow: checked(d.shadow, "shadow persona"), lastChangeMs: d.lastChangeMs }); // prettier-ignore
+    Object.assign(next, {
+      latches: lu.latches,
+      shadow: checked(d.shadow, "shadow persona"),
+      lastChangeMs: d.lastChangeMs,
+    });
     d.reasons.forEach((r, i) => event("adjust", r, [d.changes[i]]));
     d.deferred.forEach((r) => event("deferred", r));
     const explained = new Set([...d.reasons, ...d.deferred].map((r) => r.rule));
     for (const e of lu.events) {
-      if (!explained.has(e.evidence.rule)) event("probe", { ...e.evidence, text: `${e.evidence.text}: no field to change` }); // prettier-ignore
+      if (!explained.has(e.evidence.rule))
+        event("probe", { ...e.evidence, text: `${e.evidence.text}: no field to change` });
     }
     if (d.changes.length > 0) actions.push({ type: "adjust", changes: d.changes });
 
@@ -165,7 +180,15 @@ export function decide(state: EngineState, raw: EngineInput): Decision {
     actions.unshift({ type: "apply", plan });
   }
   if (events.length === 0) {
-    events.push({ timeMs: now, kind: "probe", rule: "", changes: [], reason: "", weight: next.weight, phase: next.phase }); // prettier-ignore
+    events.push({
+      timeMs: now,
+      kind: "probe",
+      rule: "",
+      changes: [],
+      reason: "",
+      weight: next.weight,
+      phase: next.phase,
+    });
   }
   return { state: next, persona: next.shadow, plan, actions, reasons, events };
 }

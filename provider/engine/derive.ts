@@ -83,7 +83,9 @@ export function deriveShadow(
   lastChangeMs: Partial<Record<Field, number>>,
   nowMs: number,
 ): Derived {
-  const active = rules.filter((r) => r.enabled && latches[r.id]?.active).map((rule) => ({ rule, latch: latches[rule.id] })); // prettier-ignore
+  const active = rules
+    .filter((r) => r.enabled && latches[r.id]?.active)
+    .map((rule) => ({ rule, latch: latches[rule.id] }));
   const want = target(policy, baseline, active);
   const shadow: Persona = { ...current };
   const out: Derived = { shadow, changes: [], reasons: [], deferred: [], lastChangeMs: { ...lastChangeMs } };
@@ -95,7 +97,7 @@ export function deriveShadow(
     const ev = l?.evidence ?? { rule: "restore", text: `restore: no active rule acts on ${field}` };
     const last = lastChangeMs[field];
     if (last !== undefined && nowMs - last < policy.dwell.minChangeGapMs) {
-      const text = `${field} ${from} → ${to} deferred: changed ${nowMs - last} ms ago, dwell.minChangeGapMs is ${policy.dwell.minChangeGapMs} (${ev.text})`; // prettier-ignore
+      const text = `${field} ${from} → ${to} deferred: changed ${nowMs - last} ms ago, dwell.minChangeGapMs is ${policy.dwell.minChangeGapMs} (${ev.text})`;
       out.deferred.push({ ...ev, field, from, to, text });
       continue;
     }

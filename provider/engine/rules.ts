@@ -128,11 +128,25 @@ export function ruleTable(policy: Policy): RuleDef[] {
   const builtins: Record<BuiltinRuleId, Omit<RuleDef, "id" | "enabled" | "recover">> = {
     latencyHigh: {
       effects: [bbr, { field: "mtu", action: "cap", value: policy.mtu.latencyCap }],
-      status: banded("latencyHigh", "rttP90Ms", ">", t.latencyHighMs.enter, t.latencyHighMs.exit, band("latencyHighMs")), // prettier-ignore
+      status: banded(
+        "latencyHigh",
+        "rttP90Ms",
+        ">",
+        t.latencyHighMs.enter,
+        t.latencyHighMs.exit,
+        band("latencyHighMs"),
+      ),
     },
     lossMedium: {
       effects: [raise],
-      status: banded("lossMedium", "lossPct", ">", t.lossMediumPct.enter, t.lossMediumPct.exit, band("lossMediumPct")), // prettier-ignore
+      status: banded(
+        "lossMedium",
+        "lossPct",
+        ">",
+        t.lossMediumPct.enter,
+        t.lossMediumPct.exit,
+        band("lossMediumPct"),
+      ),
     },
     sourceDegraded: {
       effects: [{ field: "mtu", action: "cap", value: policy.mtu.degradedCap }],
@@ -145,11 +159,25 @@ export function ruleTable(policy: Policy): RuleDef[] {
     },
     jitterHigh: {
       effects: [raise],
-      status: banded("jitterHigh", "jitterMs", ">", t.jitterHighMs.enter, t.jitterHighMs.exit, band("jitterHighMs")), // prettier-ignore
+      status: banded(
+        "jitterHigh",
+        "jitterMs",
+        ">",
+        t.jitterHighMs.enter,
+        t.jitterHighMs.exit,
+        band("jitterHighMs"),
+      ),
     },
     throughputLow: {
       effects: [bbr],
-      status: banded("throughputLow", "throughputBps", "<", t.throughputFloorBps.enter, t.throughputFloorBps.exit, band("throughputFloorBps")), // prettier-ignore
+      status: banded(
+        "throughputLow",
+        "throughputBps",
+        "<",
+        t.throughputFloorBps.enter,
+        t.throughputFloorBps.exit,
+        band("throughputFloorBps"),
+      ),
     },
   };
   const table: RuleDef[] = BUILTIN_RULE_IDS.map((id) => ({ id, ...policy.rules[id], ...builtins[id] }));

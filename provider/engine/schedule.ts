@@ -6,7 +6,10 @@ import type { Condition, Policy } from "./policy";
 import { fmt, test, type MetricView } from "./rules";
 import type { EngineState, Phase, Reason } from "./types";
 
-export type ScheduleFields = Pick<EngineState, "stepIndex" | "weight" | "stepSinceMs" | "failures" | "quietIntervals">; // prettier-ignore
+export type ScheduleFields = Pick<
+  EngineState,
+  "stepIndex" | "weight" | "stepSinceMs" | "failures" | "quietIntervals"
+>;
 
 export interface ScheduleOutcome extends ScheduleFields {
   phase: Phase;
@@ -52,9 +55,17 @@ export function stepSchedule(
     next.failures += 1;
     const at = `at weight ${s.weight}`;
     if (next.failures >= policy.failureLimit) {
-      const text = `rollback: gates failed ${next.failures} times ${at} (failureLimit ${policy.failureLimit}): ${gates.text.join("; ")}`; // prettier-ignore
+      const text = `rollback: gates failed ${next.failures} times ${at} (failureLimit ${policy.failureLimit}): ${gates.text.join("; ")}`;
       const reason = { ...gates.first!, rule: "failureLimit", text };
-      return { ...next, stepIndex: -1, weight: 0, phase: "rolled-back", kind: "rollback", reason, failedGates: gates.text }; // prettier-ignore
+      return {
+        ...next,
+        stepIndex: -1,
+        weight: 0,
+        phase: "rolled-back",
+        kind: "rollback",
+        reason,
+        failedGates: gates.text,
+      };
     }
     const text = `pause ${at}: gate failed (${next.failures}/${policy.failureLimit}): ${gates.text.join("; ")}`;
     return {
@@ -85,7 +96,7 @@ export function stepSchedule(
   if (!adjusted) next.quietIntervals += 1;
   const n = policy.convergence.quietIntervals;
   if (next.stepIndex === last && next.quietIntervals >= n && inside) {
-    const text = `converged: weight 1, ${next.quietIntervals} intervals without adjustment (convergence.quietIntervals ${n}), metrics inside the thresholds`; // prettier-ignore
+    const text = `converged: weight 1, ${next.quietIntervals} intervals without adjustment (convergence.quietIntervals ${n}), metrics inside the thresholds`;
     return {
       ...next,
       phase: "converged",

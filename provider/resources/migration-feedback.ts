@@ -66,7 +66,9 @@ async function destinationFingerprint(destination: AgentConnection): Promise<str
   if (!destination.serverCertificateSha256()) await destination.ready();
   const fingerprint = destination.serverCertificateSha256();
   if (!fingerprint)
-    throw new Error("the destination agent's certificate was not seen on its connection: connect to it with keepServerCertificate"); // prettier-ignore
+    throw new Error(
+      "the destination agent's certificate was not seen on its connection: connect to it with keepServerCertificate",
+    );
   return fingerprint;
 }
 
@@ -82,21 +84,33 @@ export async function grantFeedback(
 ): Promise<boolean> {
   const fingerprint = await destinationFingerprint(destination);
   const { expiresUnixMs, capped } = grantExpiry(maxDurationMs);
-  const without = "the session runs on the destination's metrics alone (feedback is optional: it records feedback-lost)"; // prettier-ignore
+  const without =
+    "the session runs on the destination's metrics alone (feedback is optional: it records feedback-lost)";
   try {
     const req = { session_id: sessionId, peer_fingerprint: fingerprint, expires_unix_ms: expiresUnixMs };
     const r = await onSource(source, name, "grant", (c) => c.grantFeedback(req, { deadlineMs: 5000 }));
     const until = new Date(Number(r.grant?.expires_unix_ms ?? expiresUnixMs)).toISOString();
-    const cap = capped ? ` (the agent's limit of ${LIMITS.feedbackGrantSeconds} s: a longer session loses its feedback then)` : ""; // prettier-ignore
-    progress(name, `feedback: the source agent at ${source.endpoint} lets the destination's certificate (sha256 ${fingerprint.slice(0, 16)}…) stream until ${until}${cap}`); // prettier-ignore
+    const cap = capped
+      ? ` (the agent's limit of ${LIMITS.feedbackGrantSeconds} s: a longer session loses its feedback then)`
+      : "";
+    progress(
+      name,
+      `feedback: the source agent at ${source.endpoint} lets the destination's certificate (sha256 ${fingerprint.slice(0, 16)}…) stream until ${until}${cap}`,
+    );
     return true;
   } catch (err) {
     const e = err as AgentError;
     if (e.codeName === "UNIMPLEMENTED" || /authorization table does not list it/.test(e.message)) {
-      progress(name, `feedback: the source agent at ${source.endpoint} predates feedback grants (its older rule lets the destination stream without one); \`pulumi up\` of its Agent upgrades it`); // prettier-ignore
+      progress(
+        name,
+        `feedback: the source agent at ${source.endpoint} predates feedback grants (its older rule lets the destination stream without one); \`pulumi up\` of its Agent upgrades it`,
+      );
       return false;
     }
-    progress(name, `feedback: could not grant the destination's feedback stream on the source agent at ${source.endpoint} (${firstLine(err)}): ${without}`); // prettier-ignore
+    progress(
+      name,
+      `feedback: could not grant the destination's feedback stream on the source agent at ${source.endpoint} (${firstLine(err)}): ${without}`,
+    );
     return false;
   }
 }
@@ -110,6 +124,9 @@ export async function revokeFeedback(source: AgentReach, sessionId: string, name
     );
     if (r.revoked) progress(name, `feedback: grant of session ${sessionId} revoked on the source agent`);
   } catch (err) {
-    progress(name, `feedback: could not revoke the grant of session ${sessionId} on the source agent at ${source.endpoint} (${firstLine(err)}): it expires on its own`); // prettier-ignore
+    progress(
+      name,
+      `feedback: could not revoke the grant of session ${sessionId} on the source agent at ${source.endpoint} (${firstLine(err)}): it expires on its own`,
+    );
   }
 }

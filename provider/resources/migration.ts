@@ -277,7 +277,11 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
       const s = await conn.getSession(sessionId).catch((e: AgentError) => e);
       const ended = s instanceof Error ? s.codeName === "NOT_FOUND" : FINAL.has(s.state);
       if (ended) await revokeFeedback(i.source, sessionId, name);
-      else progress(name, `feedback: session ${sessionId} may still run: its grant on the source stays until it expires`); // prettier-ignore
+      else
+        progress(
+          name,
+          `feedback: session ${sessionId} may still run: its grant on the source stays until it expires`,
+        );
     }
     conn.close();
   }

@@ -306,7 +306,11 @@ export class SshSession {
           err ? reject(new SshError(`on ${this.target}: ${what}: ${err.message}`)) : resolve(v as T),
         ),
       );
-    const there = (p: string) => call("stat", (cb) => sftp.stat(p, cb)).then(() => true, () => false); // prettier-ignore
+    const there = (p: string) =>
+      call("stat", (cb) => sftp.stat(p, cb)).then(
+        () => true,
+        () => false,
+      );
     const created: string[] = [];
     try {
       for (const d of dirs) {
@@ -327,7 +331,13 @@ export class SshSession {
           const tmp = tempNameFor(f.path);
           await new Promise<void>((resolve, reject) => {
             const ws = sftp.createWriteStream(tmp, { flags: "wx", mode: parseInt(f.mode, 8) });
-            ws.on("error", (err: Error) => reject(new SshError(`on ${this.target}: could not create ${tmp} exclusively (${err.message}): something is already there (a file or a symbolic link): remove it if it is stale`))); // prettier-ignore
+            ws.on("error", (err: Error) =>
+              reject(
+                new SshError(
+                  `on ${this.target}: could not create ${tmp} exclusively (${err.message}): something is already there (a file or a symbolic link): remove it if it is stale`,
+                ),
+              ),
+            );
             ws.on("close", () => resolve());
             ws.end(f.content);
           });

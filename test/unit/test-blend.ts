@@ -44,7 +44,12 @@ function expected(
     persona: { ...lead, mtu, dns },
     ecmp,
     qos: { source: source.qos, target: target.qos, targetSharePct: Math.round(w * 100) },
-    congestionControl: { source: "cubic", target: "bbr", targetRoutes: ROUTES.slice(0, k), sourceRoutes: ROUTES.slice(k) }, // prettier-ignore
+    congestionControl: {
+      source: "cubic",
+      target: "bbr",
+      targetRoutes: ROUTES.slice(0, k),
+      sourceRoutes: ROUTES.slice(k),
+    },
     mtu: { value: mtu, source: 1500, target: 1300, cappedByPathMtu: false },
     dns,
   };
@@ -52,8 +57,16 @@ function expected(
 
 const S = (weight: number) => ({ via: "10.1.0.1", dev: "eth0", weight, side: "source" as const });
 const T = (weight: number) => ({ via: "10.2.0.1", weight, side: "target" as const });
-const srcFirst = { servers: ["10.0.0.53", "10.9.0.53", "10.0.0.54"], search: ["src.example", "dst.example"], options: [] }; // prettier-ignore
-const dstFirst = { servers: ["10.9.0.53", "10.0.0.53", "10.9.0.54"], search: ["dst.example", "src.example"], options: ["timeout:1"] }; // prettier-ignore
+const srcFirst = {
+  servers: ["10.0.0.53", "10.9.0.53", "10.0.0.54"],
+  search: ["src.example", "dst.example"],
+  options: [],
+};
+const dstFirst = {
+  servers: ["10.9.0.53", "10.0.0.53", "10.9.0.54"],
+  search: ["dst.example", "src.example"],
+  options: ["timeout:1"],
+};
 
 describe("blend plan", () => {
   it("at w = 0 is the source: all traffic on the source gateway, class, algorithm, MTU and DNS", () => {
@@ -117,7 +130,8 @@ describe("blend plan", () => {
           assert.ok(Number.isInteger(n.weight) && n.weight >= 1 && n.weight <= 100);
         if (p.qos) assert.ok([Math.round(lo * 100), 100].includes(p.qos.targetSharePct));
         const later = blend(s, t, hi).congestionControl?.targetRoutes ?? [];
-        for (const k of p.congestionControl?.targetRoutes ?? []) assert.ok(later.includes(k), "routes only move forward"); // prettier-ignore
+        for (const k of p.congestionControl?.targetRoutes ?? [])
+          assert.ok(later.includes(k), "routes only move forward");
         assert.deepEqual(blend(s, t, 0).persona, s);
         assert.deepEqual(blend(s, t, 1).persona, t);
       }),

@@ -4,7 +4,14 @@
 import { strict as assert } from "node:assert";
 import dgram from "node:dgram";
 
-import { chooseEchoAddress, createEchoAllow, endpointHost, parseAllowList, RecentPeers, type SessionPeers } from "../../provider/agent/session/echo-allow"; // prettier-ignore
+import {
+  chooseEchoAddress,
+  createEchoAllow,
+  endpointHost,
+  parseAllowList,
+  RecentPeers,
+  type SessionPeers,
+} from "../../provider/agent/session/echo-allow";
 import { LIMITS } from "../../provider/agent/rpc/limits";
 import { encodeProbe, startEchoResponder } from "../../provider/agent/metrics/echo";
 import type { PmtuResult } from "../../provider/agent/metrics/pmtu";
@@ -26,7 +33,8 @@ describe("echo responder limits (units)", () => {
   describe("TokenBucket", () => {
     it("gives the burst at once, then the rate, and never more than the burst after a pause", () => {
       const b = new TokenBucket({ ratePerSecond: 10, burst: 5 }, 0);
-      const takes = (now: number, n: number) => Array.from({ length: n }, () => b.take(now)).filter(Boolean).length; // prettier-ignore
+      const takes = (now: number, n: number) =>
+        Array.from({ length: n }, () => b.take(now)).filter(Boolean).length;
       assert.equal(takes(0, 20), 5);
       assert.equal(takes(100, 20), 1, "10/s: one token per 100 ms");
       assert.equal(takes(550, 20), 4);
@@ -47,7 +55,8 @@ describe("echo responder limits (units)", () => {
   describe("SourceLimiter", () => {
     it("limits each source on its own", () => {
       const l = new SourceLimiter({ ratePerSecond: 100, burst: 10, maxSources: 8, idleMs: 100 });
-      const count = (src: string, n: number, now: number) => Array.from({ length: n }, () => l.allow(src, now)).filter(Boolean).length; // prettier-ignore
+      const count = (src: string, n: number, now: number) =>
+        Array.from({ length: n }, () => l.allow(src, now)).filter(Boolean).length;
       assert.equal(count("10.0.0.1", 50, 0), 10);
       assert.equal(count("10.0.0.2", 50, 0), 10, "another source has its own bucket");
       assert.equal(count("10.0.0.1", 50, 50), 5, "100/s over 50 ms");
@@ -74,7 +83,11 @@ describe("echo responder limits (units)", () => {
   });
 
   describe("the allow rule", () => {
-    const session = (state: string, peerAddress: string, sourceAgent = ""): SessionPeers => ({ state, peerAddress, sourceAgent }); // prettier-ignore
+    const session = (state: string, peerAddress: string, sourceAgent = ""): SessionPeers => ({
+      state,
+      peerAddress,
+      sourceAgent,
+    });
 
     it("answers peers of active sessions and their source agents' hosts, not of final ones", () => {
       let sessions: Record<string, SessionPeers> = {
@@ -83,9 +96,23 @@ describe("echo responder limits (units)", () => {
         c: session("SESSION_STATE_PAUSED", "fd00::5", "[fd00::6]:7443"),
         d: session("SESSION_STATE_PENDING", "10.0.1.30", "agent.example:7443"),
       };
-      const allowed = createEchoAllow({ sessions: () => sessions, probed: new RecentPeers(), configured: parseAllowList("").list }); // prettier-ignore
+      const allowed = createEchoAllow({
+        sessions: () => sessions,
+        probed: new RecentPeers(),
+        configured: parseAllowList("").list,
+      });
       assert.deepEqual(
-        ["10.0.1.10", "10.0.9.10", "10.0.1.20", "fd00::5", "fd00::6", "10.0.1.30", "::ffff:10.0.1.10", "10.0.1.11", "nonsense"].map(allowed), // prettier-ignore
+        [
+          "10.0.1.10",
+          "10.0.9.10",
+          "10.0.1.20",
+          "fd00::5",
+          "fd00::6",
+          "10.0.1.30",
+          "::ffff:10.0.1.10",
+          "10.0.1.11",
+          "nonsense",
+        ].map(allowed),
         [true, true, false, true, true, true, true, false, false],
       );
       sessions = { ...sessions, a: session("SESSION_STATE_ABORTED", "10.0.1.10", "10.0.9.10:7443") };
@@ -95,14 +122,24 @@ describe("echo responder limits (units)", () => {
     it("answers peers probed within the TTL, and the configured list", () => {
       let now = 0;
       const probed = new RecentPeers(1000, 3);
-      const allowed = createEchoAllow({ sessions: () => ({}), probed, configured: parseAllowList("192.0.2.0/28, 2001:db8::1").list, now: () => now }); // prettier-ignore
+      const allowed = createEchoAllow({
+        sessions: () => ({}),
+        probed,
+        configured: parseAllowList("192.0.2.0/28, 2001:db8::1").list,
+        now: () => now,
+      });
       probed.touch("10.0.2.2", 0);
       assert.equal(allowed("10.0.2.2"), true);
       now = 999;
       assert.equal(allowed("10.0.2.2"), true);
       now = 1000;
       assert.equal(allowed("10.0.2.2"), false, "ttl over");
-      assert.deepEqual(["192.0.2.15", "192.0.2.16", "2001:db8::1", "2001:db8::2"].map(allowed), [true, false, true, false]); // prettier-ignore
+      assert.deepEqual(["192.0.2.15", "192.0.2.16", "2001:db8::1", "2001:db8::2"].map(allowed), [
+        true,
+        false,
+        true,
+        false,
+      ]);
       for (let i = 0; i < 10; i++) probed.touch(`10.0.3.${i}`, now);
       assert.equal(probed.size(), 3, "bounded");
       assert.equal(allowed("10.0.3.9"), true);
@@ -119,7 +156,12 @@ describe("echo responder limits (units)", () => {
         "10.0.0.1/8/1",
         "10.0.0.0/x",
       ]) {
-        assert.throws(() => parseAllowList(bad), new RegExp(`^Error: --echo-allow: '${bad.replace(/[.*/]/g, "\\$&")}' is not an IP address or CIDR prefix`)); // prettier-ignore
+        assert.throws(
+          () => parseAllowList(bad),
+          new RegExp(
+            `^Error: --echo-allow: '${bad.replace(/[.*/]/g, "\\$&")}' is not an IP address or CIDR prefix`,
+          ),
+        );
       }
       assert.equal(endpointHost("[fd00::1]:7443"), "fd00::1");
       assert.equal(endpointHost("a.example:7443"), undefined);
@@ -127,26 +169,51 @@ describe("echo responder limits (units)", () => {
   });
 
   describe("the responder's address", () => {
-    const towards = async (peer: string) => (peer.includes(":") ? Promise.reject(new Error("ENETUNREACH")) : "10.0.0.5"); // prettier-ignore
+    const towards = async (peer: string) =>
+      peer.includes(":") ? Promise.reject(new Error("ENETUNREACH")) : "10.0.0.5";
 
     it("is the listen address when concrete, the default route's source on a wildcard, --echo-address first", async () => {
-      assert.deepEqual(await chooseEchoAddress("10.0.0.2", undefined, towards), { address: "10.0.0.2", why: "the listen address" }); // prettier-ignore
-      assert.deepEqual(await chooseEchoAddress("0.0.0.0", undefined, towards), { address: "10.0.0.5", why: "the source address of the default route (listen is 0.0.0.0)" }); // prettier-ignore
-      assert.equal((await chooseEchoAddress("::", undefined, towards)).address, "10.0.0.5", ":: falls back to IPv4"); // prettier-ignore
-      assert.deepEqual(await chooseEchoAddress("0.0.0.0", "10.0.0.7", towards), { address: "10.0.0.7", why: "--echo-address" }); // prettier-ignore
-      await assert.rejects(chooseEchoAddress("0.0.0.0", "0.0.0.0", towards), /--echo-address: '0\.0\.0\.0' must be one concrete/); // prettier-ignore
+      assert.deepEqual(await chooseEchoAddress("10.0.0.2", undefined, towards), {
+        address: "10.0.0.2",
+        why: "the listen address",
+      });
+      assert.deepEqual(await chooseEchoAddress("0.0.0.0", undefined, towards), {
+        address: "10.0.0.5",
+        why: "the source address of the default route (listen is 0.0.0.0)",
+      });
+      assert.equal(
+        (await chooseEchoAddress("::", undefined, towards)).address,
+        "10.0.0.5",
+        ":: falls back to IPv4",
+      );
+      assert.deepEqual(await chooseEchoAddress("0.0.0.0", "10.0.0.7", towards), {
+        address: "10.0.0.7",
+        why: "--echo-address",
+      });
+      await assert.rejects(
+        chooseEchoAddress("0.0.0.0", "0.0.0.0", towards),
+        /--echo-address: '0\.0\.0\.0' must be one concrete/,
+      );
       const none = await chooseEchoAddress("::", undefined, () => Promise.reject(new Error("ENETUNREACH")));
       assert.equal(none.address, undefined);
       assert.match(none.why, /^listen is :: and there is no default route .*: give --echo-address$/);
     });
 
     it("the responder refuses to bind a wildcard", async () => {
-      await assert.rejects(startEchoResponder({ address: "0.0.0.0", port: 0, allowed: () => true }), /will not bind the wildcard address 0\.0\.0\.0/); // prettier-ignore
+      await assert.rejects(
+        startEchoResponder({ address: "0.0.0.0", port: 0, allowed: () => true }),
+        /will not bind the wildcard address 0\.0\.0\.0/,
+      );
     });
 
     it("answers allowed sources within their rate and nobody else (loopback, real datagrams)", async () => {
       let allow = false;
-      const r = await startEchoResponder({ address: "127.0.0.1", port: 0, allowed: () => allow, rate: { ratePerSecond: 1, burst: 5, maxSources: 4, idleMs: 5000 } }); // prettier-ignore
+      const r = await startEchoResponder({
+        address: "127.0.0.1",
+        port: 0,
+        allowed: () => allow,
+        rate: { ratePerSecond: 1, burst: 5, maxSources: 4, idleMs: 5000 },
+      });
       const sock = dgram.createSocket("udp4");
       let answers = 0;
       sock.on("message", () => answers++);
@@ -185,7 +252,11 @@ describe("echo responder limits (units)", () => {
           running--;
         });
       const jobs = Array.from({ length: 5 }, job);
-      await assert.rejects(job(), (e: Error) => e instanceof PmtuBusyError && /^2 path-MTU probes running and 3 waiting/.test(e.message)); // prettier-ignore
+      await assert.rejects(
+        job(),
+        (e: Error) =>
+          e instanceof PmtuBusyError && /^2 path-MTU probes running and 3 waiting/.test(e.message),
+      );
       assert.deepEqual(limiter.state(), { running: 2, waiting: 3 });
       while (release.length > 0 || limiter.state().running > 0) {
         release.shift()?.();
@@ -199,7 +270,14 @@ describe("echo responder limits (units)", () => {
       let now = 0;
       const limiter = new PmtuLimiter(2, 1000);
       let probes = 0;
-      const cache = new PmtuCache({ everyMs: 1000, maxEntries: 8, ttlMs: 5000, limiter, now: () => now, probe: async (a) => (probes++, fakeResult(a)) }); // prettier-ignore
+      const cache = new PmtuCache({
+        everyMs: 1000,
+        maxEntries: 8,
+        ttlMs: 5000,
+        limiter,
+        now: () => now,
+        probe: async (a) => (probes++, fakeResult(a)),
+      });
       for (let i = 0; i < 100; i++) {
         cache.refresh(`10.1.0.${i}`);
         assert.ok(cache.size() <= 8);
@@ -231,14 +309,20 @@ describe("echo responder limits (units)", () => {
       const signal = new AbortController().signal;
       for (let round = 0; round < 12; round++) {
         // 16 distinct loopback peers per sample (nobody answers the echo probes: only the path MTU matters).
-        const peers = Array.from({ length: 16 }, (_, i) => ({ name: `p${i}`, address: `127.1.${round}.${i + 1}` })); // prettier-ignore
+        const peers = Array.from({ length: 16 }, (_, i) => ({
+          name: `p${i}`,
+          address: `127.1.${round}.${i + 1}`,
+        }));
         await source.sample(peers, 1, signal);
         assert.ok(source.pmtu.size() <= LIMITS.pmtuCacheEntries, `cache ${source.pmtu.size()}`);
       }
       while (limiter.state().running > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(peak, LIMITS.pmtuConcurrent);
       assert.ok(limiter.skipped > 0, "more than the queue holds were asked for at once: some were skipped");
-      assert.ok(source.pmtu.size() <= LIMITS.pmtuCacheEntries && source.pmtu.size() >= 16, `cache ${source.pmtu.size()}`); // prettier-ignore
+      assert.ok(
+        source.pmtu.size() <= LIMITS.pmtuCacheEntries && source.pmtu.size() >= 16,
+        `cache ${source.pmtu.size()}`,
+      );
     });
   });
 });

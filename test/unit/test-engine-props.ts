@@ -46,12 +46,25 @@ describe("adjustment engine: properties", () => {
       feedbackArb.map((f) => ({ feedback: { ...f, degraded: false }, feedbackLinkUp: true })),
       feedbackArb.map((f) => ({ feedback: f, feedbackLinkUp: false })),
     );
-    const arbs = [personaArb, personaArb, scheduleArb, fc.integer({ min: 500, max: 5000 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.tuple(insideArb, fb), { minLength: 1, maxLength: 12 })] as const; // prettier-ignore
+    const arbs = [
+      personaArb,
+      personaArb,
+      scheduleArb,
+      fc.integer({ min: 500, max: 5000 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.tuple(insideArb, fb), { minLength: 1, maxLength: 12 }),
+    ] as const;
     fc.assert(
       fc.property(...arbs, (source, target, steps, dt, quiet, samples) => {
         const bound =
           1 + steps.slice(0, -1).reduce((n, s) => n + Math.max(1, Math.ceil(s.dwellMs / dt)), 0) + quiet;
-        const policy = { probeIntervalMs: dt, detectionWindowMs: dt, maxDurationMs: 1e9, schedule: { steps }, convergence: { quietIntervals: quiet } }; // prettier-ignore
+        const policy = {
+          probeIntervalMs: dt,
+          detectionWindowMs: dt,
+          maxDurationMs: 1e9,
+          schedule: { steps },
+          convergence: { quietIntervals: quiet },
+        };
         const timeline: ScenarioStep[] = Array.from({ length: bound + 3 }, (_, i) => {
           const [metrics, f] = samples[i % samples.length];
           return { metrics, ...f };
@@ -109,7 +122,10 @@ describe("adjustment engine: properties", () => {
         };
         const r = simulate(policy, {
           source: { congestionControl: "cubic", mtu: 1500, qos: { class: "standard" } },
-          timeline: [{ metrics: above, repeat: p.hot }, ...noise.map((metrics) => ({ metrics, feedbackLinkUp: false }))], // prettier-ignore
+          timeline: [
+            { metrics: above, repeat: p.hot },
+            ...noise.map((metrics) => ({ metrics, feedbackLinkUp: false })),
+          ],
         });
         const late = r.history.filter(
           (h) => h.interval > p.hot && (h.kind === "adjust" || h.kind === "deferred"),
@@ -124,17 +140,33 @@ describe("adjustment engine: properties", () => {
 
   it("arbitrary metric sequences change a field at most once per minChangeGapMs", () => {
     const step = fc.record({ metrics: metricsArb, feedback: feedbackArb, feedbackLinkUp: fc.boolean() });
-    const arbs = [personaArb, fc.array(step, { minLength: 1, maxLength: 80 }), fc.integer({ min: 0, max: 20000 }), fc.integer({ min: 1, max: 3 })] as const; // prettier-ignore
+    const arbs = [
+      personaArb,
+      fc.array(step, { minLength: 1, maxLength: 80 }),
+      fc.integer({ min: 0, max: 20000 }),
+      fc.integer({ min: 1, max: 3 }),
+    ] as const;
     fc.assert(
       fc.property(...arbs, (source, timeline, gap, dwell) => {
-        const rules = Object.fromEntries(["latencyHigh", "lossMedium", "sourceDegraded", "pmtuBlackHole", "jitterHigh", "throughputLow"].map((id) => [id, { enabled: true, recover: true }])); // prettier-ignore
+        const rules = Object.fromEntries(
+          ["latencyHigh", "lossMedium", "sourceDegraded", "pmtuBlackHole", "jitterHigh", "throughputLow"].map(
+            (id) => [id, { enabled: true, recover: true }],
+          ),
+        );
         const dwellAll = { minChangeGapMs: gap, enterIntervals: dwell, exitIntervals: dwell };
         // No gates, no convergence: the session runs the whole timeline.
-        const policy: PolicyInput = { gates: [], maxDurationMs: 1e9, rules, dwell: dwellAll, schedule: { stepDwellMs: 1e9 } }; // prettier-ignore
+        const policy: PolicyInput = {
+          gates: [],
+          maxDurationMs: 1e9,
+          rules,
+          dwell: dwellAll,
+          schedule: { stepDwellMs: 1e9 },
+        };
         const r = simulate(policy, { source, timeline });
         const span = (r.intervals - 1) * 2000;
         const byField = new Map<FieldChange["field"], number[]>();
-        for (const h of r.history) for (const c of h.changes) byField.set(c.field, [...(byField.get(c.field) ?? []), h.timeMs]); // prettier-ignore
+        for (const h of r.history)
+          for (const c of h.changes) byField.set(c.field, [...(byField.get(c.field) ?? []), h.timeMs]);
         for (const times of byField.values()) {
           const bound = gap > 0 ? 1 + Math.floor(span / gap) : r.intervals;
           assert.ok(times.length <= bound, `${times.length} changes > bound ${bound}`);
@@ -157,7 +189,11 @@ describe("adjustment engine: properties", () => {
       ],
     } as const satisfies NonNullable<PolicyInput["extraRules"]>[number];
     const knobs = fc.record({
-      mtu: fc.record({ latencyCap: fc.integer({ min: 576, max: 9000 }), degradedCap: fc.integer({ min: 576, max: 9000 }), pmtuHeadroom: fc.integer({ min: 0, max: 1000 }) }), // prettier-ignore
+      mtu: fc.record({
+        latencyCap: fc.integer({ min: 576, max: 9000 }),
+        degradedCap: fc.integer({ min: 576, max: 9000 }),
+        pmtuHeadroom: fc.integer({ min: 0, max: 1000 }),
+      }),
       qos: fc.record({
         raiseSteps: fc.integer({ min: 1, max: 11 }),
         ceiling: fc.constantFrom(...QOS_PRIORITY_ORDER),
@@ -172,7 +208,11 @@ describe("adjustment engine: properties", () => {
         knobs,
         fc.array(step, { minLength: 1, maxLength: 30 }),
         (s, t, k, steps) => {
-          const policy: PolicyInput = { ...k, dwell: { enterIntervals: 1, minChangeGapMs: 0 }, schedule: { stepDwellMs: 0 } }; // prettier-ignore
+          const policy: PolicyInput = {
+            ...k,
+            dwell: { enterIntervals: 1, minChangeGapMs: 0 },
+            schedule: { stepDwellMs: 0 },
+          };
           let state = startEngine({ source: s, target: t, policy, timeMs: 0 });
           steps.forEach((x, i) => {
             const d = decide(state, { ...x, timeMs: (i + 1) * 1000 });

@@ -63,17 +63,27 @@ describe("adjustment engine: default rules", () => {
         [
           "lossMedium",
           [{ field: "qos.class", from: "standard", to: "high-throughput-data" }],
-          "lossMedium: lossPct 3.5 > 2 (thresholds.lossMediumPct.enter) for 2 intervals: qos.class standard → high-throughput-data", // prettier-ignore
+          "lossMedium: lossPct 3.5 > 2 (thresholds.lossMediumPct.enter) for 2 intervals: qos.class standard → high-throughput-data",
         ],
       ],
     );
-    assert.deepEqual(r.persona, { mtuScope: "route", congestionControl: "cubic", mtu: 1500, qos: { class: "high-throughput-data" } }); // prettier-ignore
+    assert.deepEqual(r.persona, {
+      mtuScope: "route",
+      congestionControl: "cubic",
+      mtu: 1500,
+      qos: { class: "high-throughput-data" },
+    });
   });
 
   it("the source reporting degraded performance → MTU 1200", () => {
     const feedback = { rttMs: 90, retransmissions: 40, throughputBps: 1e6, degraded: true };
     assert.deepEqual(story(HOLD, [{ metrics: OK, feedback, repeat: 2 }]).slice(1), [
-      ["2", "adjust", "sourceDegraded", "sourceDegraded: the source reports degraded performance for 2 intervals: mtu 1500 → 1200"], // prettier-ignore
+      [
+        "2",
+        "adjust",
+        "sourceDegraded",
+        "sourceDegraded: the source reports degraded performance for 2 intervals: mtu 1500 → 1200",
+      ],
     ]);
   });
 
@@ -99,23 +109,65 @@ describe("adjustment engine: hysteresis, recovery, custom rules", () => {
   it("restores QoS after loss stays below lossMediumPct.exit, once minChangeGapMs allows it", () => {
     const lossy = { ...OK, lossRatio: 0.03 };
     const clear = { ...OK, lossRatio: 0.005 };
-    const rows = story(HOLD, [{ metrics: lossy, repeat: 2 }, { metrics: { ...OK, lossRatio: 0.015 }, repeat: 4 }, { metrics: clear, repeat: 12 }]); // prettier-ignore
+    const rows = story(HOLD, [
+      { metrics: lossy, repeat: 2 },
+      { metrics: { ...OK, lossRatio: 0.015 }, repeat: 4 },
+      { metrics: clear, repeat: 12 },
+    ]);
     const why = "lossMedium.recovered: lossPct 0.5 <= 1 (thresholds.lossMediumPct.exit) for 5 intervals";
     assert.deepEqual(rows.slice(1), [
-      ["2", "adjust", "lossMedium", "lossMedium: lossPct 3 > 2 (thresholds.lossMediumPct.enter) for 2 intervals: qos.class standard → high-throughput-data"], // prettier-ignore
-      ["11", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 18000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
-      ["12", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 20000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
-      ["13", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 22000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
-      ["14", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 24000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
-      ["15", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 26000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
-      ["16", "deferred", "lossMedium.recovered", `qos.class high-throughput-data → standard deferred: changed 28000 ms ago, dwell.minChangeGapMs is 30000 (${why})`], // prettier-ignore
+      [
+        "2",
+        "adjust",
+        "lossMedium",
+        "lossMedium: lossPct 3 > 2 (thresholds.lossMediumPct.enter) for 2 intervals: qos.class standard → high-throughput-data",
+      ],
+      [
+        "11",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 18000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
+      [
+        "12",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 20000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
+      [
+        "13",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 22000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
+      [
+        "14",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 24000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
+      [
+        "15",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 26000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
+      [
+        "16",
+        "deferred",
+        "lossMedium.recovered",
+        `qos.class high-throughput-data → standard deferred: changed 28000 ms ago, dwell.minChangeGapMs is 30000 (${why})`,
+      ],
       ["17", "adjust", "lossMedium.recovered", `${why}: qos.class high-throughput-data → standard`],
     ]);
   });
 
   it("latency recovery, when the policy enables it, restores the configured algorithm and MTU", () => {
     const policy = { ...HOLD, rules: { latencyHigh: { recover: true } }, dwell: { minChangeGapMs: 0 } };
-    const rows = story(policy, [{ metrics: { ...OK, rttP90Ms: 150 }, repeat: 2 }, { metrics: { ...OK, rttP90Ms: 70 }, repeat: 5 }]); // prettier-ignore
+    const rows = story(policy, [
+      { metrics: { ...OK, rttP90Ms: 150 }, repeat: 2 },
+      { metrics: { ...OK, rttP90Ms: 70 }, repeat: 5 },
+    ]);
     const why = "latencyHigh.recovered: rttP90Ms 70 <= 80 (thresholds.latencyHighMs.exit) for 5 intervals";
     assert.deepEqual(rows.slice(3), [
       ["7", "adjust", "latencyHigh.recovered", `${why}: congestionControl bbr → cubic`],
@@ -127,11 +179,22 @@ describe("adjustment engine: hysteresis, recovery, custom rules", () => {
     const policy: PolicyInput = {
       ...HOLD,
       rules: { lossMedium: { enabled: false } },
-      extraRules: [{ id: "retransStorm", when: { metric: "sourceRetransmissions", op: ">", value: 100 }, then: { field: "congestionControl", action: "set", value: "bbr" } }], // prettier-ignore
+      extraRules: [
+        {
+          id: "retransStorm",
+          when: { metric: "sourceRetransmissions", op: ">", value: 100 },
+          then: { field: "congestionControl", action: "set", value: "bbr" },
+        },
+      ],
     };
     const feedback = { rttMs: 30, retransmissions: 250, throughputBps: 1e7, degraded: false };
     assert.deepEqual(story(policy, [{ metrics: { ...OK, lossRatio: 0.04 }, feedback, repeat: 4 }]).slice(1), [
-      ["2", "adjust", "retransStorm", "retransStorm: sourceRetransmissions 250 > 100 (extraRules.retransStorm.when.value) for 2 intervals: congestionControl cubic → bbr"], // prettier-ignore
+      [
+        "2",
+        "adjust",
+        "retransStorm",
+        "retransStorm: sourceRetransmissions 250 > 100 (extraRules.retransStorm.when.value) for 2 intervals: congestionControl cubic → bbr",
+      ],
     ]);
   });
 
@@ -154,7 +217,12 @@ describe("adjustment engine: hysteresis, recovery, custom rules", () => {
       ["2", "adjust", "latencyHigh", `${why}: congestionControl cubic → bbr`],
       ["2", "adjust", "latencyHigh", `${why}: mtu 1500 → 1400`],
       ["4", "feedback-restored", "feedbackLink", "feedback link restored: source feedback is used again"],
-      ["5", "deferred", "sourceDegraded", "mtu 1400 → 1200 deferred: changed 6000 ms ago, dwell.minChangeGapMs is 30000 (sourceDegraded: the source reports degraded performance for 2 intervals)"], // prettier-ignore
+      [
+        "5",
+        "deferred",
+        "sourceDegraded",
+        "mtu 1400 → 1200 deferred: changed 6000 ms ago, dwell.minChangeGapMs is 30000 (sourceDegraded: the source reports degraded performance for 2 intervals)",
+      ],
     ]);
   });
 });
@@ -164,7 +232,11 @@ describe("adjustment engine: schedule", () => {
   const shaky = { ...OK, jitterMs: 80 };
 
   it("a failed gate pauses the schedule; it resumes when the gates pass", () => {
-    const rows = story({ ...gate, schedule: { stepDwellMs: 0 } }, [{ metrics: OK }, { metrics: shaky, repeat: 2 }, { metrics: OK }]); // prettier-ignore
+    const rows = story({ ...gate, schedule: { stepDwellMs: 0 } }, [
+      { metrics: OK },
+      { metrics: shaky, repeat: 2 },
+      { metrics: OK },
+    ]);
     assert.deepEqual(rows, [
       advance01,
       ["2", "pause", "gate", "pause at weight 0.1: gate failed (1/3): jitterMs 80 fails < 50"],
@@ -174,7 +246,11 @@ describe("adjustment engine: schedule", () => {
   });
 
   it("failureLimit failed gates roll back to the source persona, and the session stays ended", () => {
-    const r = simulate(gate, { source: SOURCE, target: { ...SOURCE, congestionControl: "bbr" }, timeline: [{ metrics: OK }, { metrics: shaky, repeat: 5 }] }); // prettier-ignore
+    const r = simulate(gate, {
+      source: SOURCE,
+      target: { ...SOURCE, congestionControl: "bbr" },
+      timeline: [{ metrics: OK }, { metrics: shaky, repeat: 5 }],
+    });
     const last = r.history.at(-1)!;
     assert.deepEqual(
       [last.interval, last.kind, last.reason, last.weight, last.phase],
@@ -183,16 +259,24 @@ describe("adjustment engine: schedule", () => {
         "rollback",
         "rollback: gates failed 3 times at weight 0.1 (failureLimit 3): jitterMs 80 fails < 50",
         0,
-        "rolled-back", // prettier-ignore
+        "rolled-back",
       ],
     );
-    assert.deepEqual(r.plan.persona, { mtuScope: "route", congestionControl: "cubic", mtu: 1500, qos: { class: "standard" } }); // prettier-ignore
+    assert.deepEqual(r.plan.persona, {
+      mtuScope: "route",
+      congestionControl: "cubic",
+      mtu: 1500,
+      qos: { class: "standard" },
+    });
     const after = decide(r.final, { timeMs: 99000, metrics: OK, feedbackLinkUp: true });
     assert.deepEqual([after.actions, after.events, after.state], [[], [], r.final]);
   });
 
   it("gives up and rolls back after maxDurationMs", () => {
-    const r = simulate({ maxDurationMs: 20000, schedule: { stepDwellMs: 60000 } }, { source: SOURCE, timeline: [{ metrics: OK, repeat: 20 }] }); // prettier-ignore
+    const r = simulate(
+      { maxDurationMs: 20000, schedule: { stepDwellMs: 60000 } },
+      { source: SOURCE, timeline: [{ metrics: OK, repeat: 20 }] },
+    );
     const last = r.history.at(-1)!;
     assert.deepEqual(
       [r.intervals, last.kind, last.rule, last.reason, last.phase, r.plan.weight],
@@ -202,7 +286,7 @@ describe("adjustment engine: schedule", () => {
         "maxDuration",
         "give up: 22000 ms elapsed without convergence (maxDurationMs 20000): back to the source persona",
         "gave-up",
-        0, // prettier-ignore
+        0,
       ],
     );
   });
@@ -210,7 +294,10 @@ describe("adjustment engine: schedule", () => {
   it("converges with the default policy: 1 + 4 steps × 5 intervals + 3 quiet intervals", () => {
     const r = simulate({}, { source: SOURCE, timeline: [{ metrics: OK, repeat: 100 }] });
     assert.deepEqual([r.intervals, r.final.phase, r.final.weight, r.endedAtMs], [24, "converged", 1, 48000]);
-    assert.deepEqual(r.history.at(-1)!.reason, "converged: weight 1, 3 intervals without adjustment (convergence.quietIntervals 3), metrics inside the thresholds"); // prettier-ignore
+    assert.deepEqual(
+      r.history.at(-1)!.reason,
+      "converged: weight 1, 3 intervals without adjustment (convergence.quietIntervals 3), metrics inside the thresholds",
+    );
   });
 });
 
@@ -220,15 +307,31 @@ describe("adjustment engine: policy and input checks", () => {
       thresholds: { latencyHighMs: { enter: 100, exit: 120 } },
       schedule: { steps: [0.5, 0.25] },
       dwel: {},
-      extraRules: [{ id: "lossMedium", when: { metric: "rtt", op: ">", value: 1 }, then: { field: "mtu", action: "cap", value: 1400 } }], // prettier-ignore
+      extraRules: [
+        {
+          id: "lossMedium",
+          when: { metric: "rtt", op: ">", value: 1 },
+          then: { field: "mtu", action: "cap", value: 1400 },
+        },
+      ],
     });
     assert.deepEqual(r.ok ? [] : r.failures, [
-      { property: "extraRules[0].when.metric", reason: "must be one of: rttP50Ms, rttP90Ms, rttP99Ms, lossPct, jitterMs, throughputBps, pathMtu, sourceRttMs, sourceRetransmissions, sourceThroughputBps, sourceDegraded" }, // prettier-ignore
+      {
+        property: "extraRules[0].when.metric",
+        reason:
+          "must be one of: rttP50Ms, rttP90Ms, rttP99Ms, lossPct, jitterMs, throughputBps, pathMtu, sourceRttMs, sourceRetransmissions, sourceThroughputBps, sourceDegraded",
+      },
       { property: "dwel", reason: "unknown field 'dwel': remove it or check its spelling" },
     ]);
-    const r2 = parsePolicy({ thresholds: { latencyHighMs: { enter: 100, exit: 120 } }, schedule: { steps: [0.5, 0.25] } }); // prettier-ignore
+    const r2 = parsePolicy({
+      thresholds: { latencyHighMs: { enter: 100, exit: 120 } },
+      schedule: { steps: [0.5, 0.25] },
+    });
     assert.deepEqual(r2.ok ? [] : r2.failures, [
-      { property: "thresholds.latencyHighMs.exit", reason: "must be at most enter (100): the hysteresis band lies below enter" }, // prettier-ignore
+      {
+        property: "thresholds.latencyHighMs.exit",
+        reason: "must be at most enter (100): the hysteresis band lies below enter",
+      },
       { property: "schedule.steps[1]", reason: "weights must ascend: 0.25 follows 0.5" },
       { property: "schedule.steps", reason: "must end at weight 1 (the shadow persona fully applied)" },
     ]);
@@ -249,12 +352,30 @@ describe("adjustment engine: policy and input checks", () => {
   });
 
   it("maps the agent's wire SessionPolicy (hysteresis as a fraction, loss as a ratio)", () => {
-    const wire = { latencyHighMs: 100, lossMedium: 0.02, weightSteps: [0.5, 1], intervalMs: 1000, failureLimit: 2, convergeIntervals: 4, maxDurationSeconds: 60, hysteresis: 0.2, dwellIntervals: 3 }; // prettier-ignore
+    const wire = {
+      latencyHighMs: 100,
+      lossMedium: 0.02,
+      weightSteps: [0.5, 1],
+      intervalMs: 1000,
+      failureLimit: 2,
+      convergeIntervals: 4,
+      maxDurationSeconds: 60,
+      hysteresis: 0.2,
+      dwellIntervals: 3,
+    };
     const r = parsePolicy(policyFromCompact(wire));
     assert.ok(r.ok);
     assert.deepEqual(r.value.thresholds.latencyHighMs, { enter: 100, exit: 80 });
     assert.deepEqual(r.value.thresholds.lossMediumPct, { enter: 2, exit: 1.6 });
-    assert.deepEqual([r.value.probeIntervalMs, r.value.maxDurationMs, r.value.dwell.enterIntervals, r.value.convergence.quietIntervals], [1000, 60000, 3, 4]); // prettier-ignore
+    assert.deepEqual(
+      [
+        r.value.probeIntervalMs,
+        r.value.maxDurationMs,
+        r.value.dwell.enterIntervals,
+        r.value.convergence.quietIntervals,
+      ],
+      [1000, 60000, 3, 4],
+    );
   });
 
   it("refuses metrics outside their range and time going back", () => {

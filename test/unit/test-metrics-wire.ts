@@ -53,7 +53,15 @@ describe("metrics: the wire form and the agent's sources", function () {
           jitterRfc3550Ms: 0.0625,
           totals: { sent: 10, received: 9, late: 0, duplicate: 0 },
           tcp: { ...tcp, srttMs: 7.5, cwnd: 14.5, congestionControls: ["bbr"] },
-          pmtu: { address: "10.200.2.10", linkMtu: 1500, device: "eth0", pathMtu: 1400, blackhole: true, fragNeeded: false, probes: [] }, // prettier-ignore
+          pmtu: {
+            address: "10.200.2.10",
+            linkMtu: 1500,
+            device: "eth0",
+            pathMtu: 1400,
+            blackhole: true,
+            fragNeeded: false,
+            probes: [],
+          },
         },
       ],
       interfaces: [

@@ -120,7 +120,10 @@ describe("pki", () => {
     const agent = await issueAgentCert(ca, { commonName: "a", ips: ["10.0.0.1"], validityDays: 30 });
     const from = Date.parse(new X509Certificate(agent.certPem).validFrom);
     assert.equal(renewalDue(agent.certPem, from + 19 * 86_400_000), undefined);
-    assert.match(renewalDue(agent.certPem, from + 21 * 86_400_000)!, /^less than a third of the certificate's validity is left \(it expires at /); // prettier-ignore
+    assert.match(
+      renewalDue(agent.certPem, from + 21 * 86_400_000)!,
+      /^less than a third of the certificate's validity is left \(it expires at /,
+    );
     assert.match(renewalDue(agent.certPem, from + 31 * 86_400_000)!, /^the certificate expired at /);
     assert.equal(renewalDue(undefined), "there is no certificate");
     // A certificate of the kind issued before roles: no role URI.

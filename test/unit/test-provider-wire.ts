@@ -148,7 +148,10 @@ const ARBITRARIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
         resolvConfPath: fc.constant("/etc/resolv.conf"),
         nodePath: fc.constantFrom("node", "/usr/bin/node"),
         echo: fc.record(
-          { address: ip.filter((a) => a !== "0.0.0.0"), allow: fc.array(fc.constantFrom("10.0.0.0/24", "10.0.1.5", "fd00::/64"), { maxLength: 3 }) }, // prettier-ignore
+          {
+            address: ip.filter((a) => a !== "0.0.0.0"),
+            allow: fc.array(fc.constantFrom("10.0.0.0/24", "10.0.1.5", "fd00::/64"), { maxLength: 3 }),
+          },
           { requiredKeys: [] },
         ),
         bundleHash: fc.constantFrom("", "ab12cd34"),

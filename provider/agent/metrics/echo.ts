@@ -80,7 +80,9 @@ export async function startEchoResponder(opts: EchoResponderOptions): Promise<Ec
   const family = isIP(opts.address);
   if (family === 0) throw new Error(`echo responder: '${opts.address}' is not an IPv4 or IPv6 address`);
   if (opts.address === "0.0.0.0" || opts.address === "::") {
-    throw new Error(`echo responder: will not bind the wildcard address ${opts.address}: give the host's own address`); // prettier-ignore
+    throw new Error(
+      `echo responder: will not bind the wildcard address ${opts.address}: give the host's own address`,
+    );
   }
   const port = opts.port ?? DEFAULT_ECHO_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -8,7 +8,9 @@ import { probePathMtu, type PmtuResult } from "./pmtu";
 /** A probe refused because LIMITS.pmtuQueued are already waiting. */
 export class PmtuBusyError extends Error {
   constructor(running: number, queued: number) {
-    super(`${running} path-MTU probes running and ${queued} waiting (the limits are ${LIMITS.pmtuConcurrent} and ${LIMITS.pmtuQueued}): skipped, asked again later`); // prettier-ignore
+    super(
+      `${running} path-MTU probes running and ${queued} waiting (the limits are ${LIMITS.pmtuConcurrent} and ${LIMITS.pmtuQueued}): skipped, asked again later`,
+    );
     this.name = "PmtuBusyError";
   }
 }

@@ -49,10 +49,13 @@ function canonical(address: string): string {
   return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
 }
 
+/** A peer's name: a label echoed in every sample. */
+export const PEER_NAME_RE = /^[\w.:@-]{1,64}$/;
+
 export function checkPeers(peers: readonly EchoPeer[]): void {
   const names = new Set<string>();
   peers.forEach((p, i) => {
-    if (!/^[\w.:@-]{1,64}$/.test(p.name))
+    if (!PEER_NAME_RE.test(p.name))
       throw new Error(`peers.${i}.name: use 1-64 of letters, digits, _.:@-`);
     if (names.has(p.name)) throw new Error(`peers.${i}.name: '${p.name}' is listed twice`);
     names.add(p.name);

@@ -7,7 +7,14 @@
 import { rm } from "node:fs/promises";
 
 import type { Persona } from "../../persona/schema";
-import { idsWith, paths, readJson, readResult, type PendingRecord, type ResultRecord } from "../safe-apply/journal"; // prettier-ignore
+import {
+  idsWith,
+  paths,
+  readJson,
+  readResult,
+  type PendingRecord,
+  type ResultRecord,
+} from "../safe-apply/journal";
 import type { StateStore } from "../state";
 
 /** What the daemon keeps in a pending record: a persona apply (`atOnce`: confirm_timeout_seconds 0, confirmed by

@@ -11,7 +11,13 @@ import type { ApplyOutcome, CurrentPersona, HostController, HostSnapshot, PlanSt
 import { probeSpec, timingLine, type Caller, type SafeApplyConfig } from "./probes";
 import { ApplyJournal, describeResult, type ApplyMeta, type PendingView } from "./journal";
 import type { SafeApplyEnv } from "../safe-apply/env";
-import { confirm, recoverOnStart, rollbackApply, safeApply, type SafeApplyResult } from "../safe-apply/safe-apply"; // prettier-ignore
+import {
+  confirm,
+  recoverOnStart,
+  rollbackApply,
+  safeApply,
+  type SafeApplyResult,
+} from "../safe-apply/safe-apply";
 import type { StateStore } from "../state";
 
 export const MAX_CONFIRM_TIMEOUT_SECONDS = 3600;
@@ -65,7 +71,14 @@ export class PersonaService {
       for (const p of await this.journal.pending()) {
         if (p.meta.kind === "persona" && !p.meta.atOnce) this.track(p);
         // The agent died before answering the call that started it: nobody waits to confirm it.
-        else await rollbackApply(this.journal.dir, p.id, "recovery", "interrupted by an agent restart", this.env); // prettier-ignore
+        else
+          await rollbackApply(
+            this.journal.dir,
+            p.id,
+            "recovery",
+            "interrupted by an agent restart",
+            this.env,
+          );
       }
       await this.journal.fold();
     });
@@ -92,7 +105,10 @@ export class PersonaService {
     return {
       live: await this.host.readCurrent(),
       committed: st.committed,
-      pending: p?.meta.kind === "persona" ? { id: p.id, persona: p.meta.persona, deadlineUnixMs: p.deadlineUnixMs } : undefined, // prettier-ignore
+      pending:
+        p?.meta.kind === "persona"
+          ? { id: p.id, persona: p.meta.persona, deadlineUnixMs: p.deadlineUnixMs }
+          : undefined,
       hasSnapshot: st.preSnapshot !== undefined,
     };
   }
@@ -154,7 +170,13 @@ export class PersonaService {
       const pre = this.store.get().preSnapshot;
       if (!pre) return { restored: false, live: await this.host.readCurrent() };
       if (this.inFlight) {
-        await rollbackApply(this.journal.dir, this.inFlight.id, "agent", "RestoreSnapshot requested", this.env); // prettier-ignore
+        await rollbackApply(
+          this.journal.dir,
+          this.inFlight.id,
+          "agent",
+          "RestoreSnapshot requested",
+          this.env,
+        );
         await this.settled();
       }
       const change = async (): Promise<ApplyOutcome> => {
@@ -212,7 +234,9 @@ export class PersonaService {
     if (p?.id === applyId) return p;
     const last = this.store.get().lastApply;
     if (last?.id === applyId && last.outcome === "rolled-back") {
-      throw failedPrecondition(`apply '${applyId}' no longer awaits confirmation: it was rolled back (${last.reason}, by the ${last.by})`); // prettier-ignore
+      throw failedPrecondition(
+        `apply '${applyId}' no longer awaits confirmation: it was rolled back (${last.reason}, by the ${last.by})`,
+      );
     }
     if (!p) throw failedPrecondition(`no apply awaits confirmation (asked for '${applyId}')`);
     throw failedPrecondition(`apply '${applyId}' is not the one awaiting confirmation ('${p.id}')`);

@@ -136,11 +136,15 @@ export function callerOf(
     };
   }
   if (roles.length > 1) {
-    return { refusal: `certificate ${name} names ${roles.length} roles (${roles.join(", ")}): a certificate names exactly one` }; // prettier-ignore
+    return {
+      refusal: `certificate ${name} names ${roles.length} roles (${roles.join(", ")}): a certificate names exactly one`,
+    };
   }
   const role = roles[0];
   if (!(ROLES as readonly string[]).includes(role)) {
-    return { refusal: `certificate ${name} names role '${role}', which this agent does not know (${ROLES.join(", ")})` }; // prettier-ignore
+    return {
+      refusal: `certificate ${name} names role '${role}', which this agent does not know (${ROLES.join(", ")})`,
+    };
   }
   const own = [
     ...(remoteAddress ? [unmapped(remoteAddress)] : []),
@@ -177,7 +181,10 @@ export function authorize(
   const policy = RPC_POLICY[rpc];
   const role = who.caller.role;
   if (!policy) {
-    return { refusal: `role '${role}' may not call ${rpc}: the agent's authorization table does not list it`, role }; // prettier-ignore
+    return {
+      refusal: `role '${role}' may not call ${rpc}: the agent's authorization table does not list it`,
+      role,
+    };
   }
   const rule = policy.allow[role];
   if (!rule) return { refusal: `role '${role}' may not call ${rpc}: ${policy.otherwise}`, role };

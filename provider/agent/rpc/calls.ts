@@ -22,7 +22,9 @@ export function logRequest(
   started: number,
   outcome: string,
 ): void {
-  log(`${method} peer=${call.getPeer()} client=${clientName(call)} ${clip(outcome)} ${Date.now() - started}ms`);
+  log(
+    `${method} peer=${call.getPeer()} client=${clientName(call)} ${clip(outcome)} ${Date.now() - started}ms`,
+  );
 }
 
 function outcomeOf(err: AgentError): string {
@@ -43,7 +45,7 @@ export function tolerantDecoding<S extends grpc.ServiceDefinition>(service: S): 
       try {
         return m.requestDeserialize(bytes);
       } catch (err) {
-        const why = `the ${bytes.length} bytes are not a ${pkg}${type} message (${(err as Error).message}): encode requests from proto/${pkg.replace(/\./g, "/")}*.proto`; // prettier-ignore
+        const why = `the ${bytes.length} bytes are not a ${pkg}${type} message (${(err as Error).message}): encode requests from proto/${pkg.replace(/\./g, "/")}*.proto`;
         return { [UNDECODABLE]: why };
       }
     };

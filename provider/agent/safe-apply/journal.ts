@@ -93,7 +93,11 @@ export async function awaitResult(
   limitMs = 30_000,
 ): Promise<ResultRecord | undefined> {
   const p = paths(dir, id);
-  const exists = (f: string) => access(f).then(() => true, () => false); // prettier-ignore
+  const exists = (f: string) =>
+    access(f).then(
+      () => true,
+      () => false,
+    );
   for (const end = Date.now() + limitMs; ; await new Promise((r) => setTimeout(r, 100))) {
     const result = await readResult(dir, id);
     if (result) return result;
@@ -110,7 +114,12 @@ export async function writeResult(
   r: Omit<ResultRecord, "applyId" | "atUnixMs" | "meta">,
 ): Promise<void> {
   const rec = await readJson<PendingRecord>(claimedFile);
-  const result: ResultRecord = { applyId: id, ...r, atUnixMs: Date.now(), ...(rec?.meta !== undefined && { meta: rec.meta }) }; // prettier-ignore
+  const result: ResultRecord = {
+    applyId: id,
+    ...r,
+    atUnixMs: Date.now(),
+    ...(rec?.meta !== undefined && { meta: rec.meta }),
+  };
   await writeJson(paths(dir, id).result, result);
 }
 

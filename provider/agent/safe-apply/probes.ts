@@ -64,7 +64,10 @@ export function dnsQuery(id: number, name: string): Buffer {
   if (labels.some((l) => !/^[A-Za-z0-9-]{1,63}$/.test(l)))
     throw new Error(`dns probe: '${name}' is not a host name`);
   const header = Buffer.from([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]); // prettier-ignore
+  const qname = Buffer.concat([
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
   return Buffer.concat([header, qname, Buffer.from([0, 1, 0, 1])]);
 }
 

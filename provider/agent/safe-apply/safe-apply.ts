@@ -7,7 +7,19 @@ import { mkdir } from "node:fs/promises";
 import type { Persona } from "../../persona/schema";
 import type { ApplyOutcome, HostController, HostSnapshot } from "../host/api";
 import { envWith, type SafeApplyEnv } from "./env";
-import { awaitResult, claim, idsWith, paths, readJson, readResult, tidy, writeJson, writeResult, type PendingRecord, type ResultRecord } from "./journal"; // prettier-ignore
+import {
+  awaitResult,
+  claim,
+  idsWith,
+  paths,
+  readJson,
+  readResult,
+  tidy,
+  writeJson,
+  writeResult,
+  type PendingRecord,
+  type ResultRecord,
+} from "./journal";
 import { probeTargets, type ProbeResult, type ProbeSpec } from "./probes";
 import { isWatchdogOf, restoreClaimed } from "./watchdog";
 
@@ -102,7 +114,13 @@ export async function safeApply(opts: SafeApplyOptions): Promise<SafeApplyResult
   const snap = await opts.controller.snapshot();
   await writeJson(p.snapshot, snap);
   const deadlineUnixMs = Date.now() + opts.confirmTimeoutMs;
-  const pending: PendingRecord = { applyId, deadlineUnixMs, snapshotFile: p.snapshot, createdUnixMs: t0, ...(opts.meta !== undefined && { meta: opts.meta }) }; // prettier-ignore
+  const pending: PendingRecord = {
+    applyId,
+    deadlineUnixMs,
+    snapshotFile: p.snapshot,
+    createdUnixMs: t0,
+    ...(opts.meta !== undefined && { meta: opts.meta }),
+  };
   await writeJson(p.pending, pending);
   await writeJson(p.watchdogPid, env.startWatchdog(dir, applyId));
   const t2 = Date.now();
@@ -202,7 +220,11 @@ export async function recoverOnStart(
   }
   for (const id of await idsWith(stateDir, "confirmed")) {
     if (!(await readResult(stateDir, id))) {
-      await writeResult(stateDir, id, paths(stateDir, id).confirmed, { outcome: "confirmed", by: "recovery", reason: "confirmed before a crash" }); // prettier-ignore
+      await writeResult(stateDir, id, paths(stateDir, id).confirmed, {
+        outcome: "confirmed",
+        by: "recovery",
+        reason: "confirmed before a crash",
+      });
     }
     await tidy(stateDir, id);
     finished.push((await readResult(stateDir, id)) as ResultRecord);

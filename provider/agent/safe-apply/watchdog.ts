@@ -9,7 +9,17 @@ import { join } from "node:path";
 
 import type { HostSnapshot } from "../host/api";
 import { asSnapshot, restoreSnapshot } from "../host/snapshot";
-import { checkApplyId, claim, paths, readJson, tidy, writeJson, writeResult, type PendingRecord, type ResultRecord } from "./journal"; // prettier-ignore
+import {
+  checkApplyId,
+  claim,
+  paths,
+  readJson,
+  tidy,
+  writeJson,
+  writeResult,
+  type PendingRecord,
+  type ResultRecord,
+} from "./journal";
 
 const POLL_MS = 250;
 

@@ -67,7 +67,9 @@ export async function applyRouteCc(cc: CcPlan, netns?: string): Promise<PlanStep
     return !cur || !routeSatisfies(cur, d);
   });
   if (left.length > 0) {
-    throw new VerifyError(left.map((r) => ({ field: "congestionControl", description: `congctl on ${r.dst}`, command: [] }))); // prettier-ignore
+    throw new VerifyError(
+      left.map((r) => ({ field: "congestionControl", description: `congctl on ${r.dst}`, command: [] })),
+    );
   }
   return actions.map((a) => a.step);
 }
@@ -78,7 +80,11 @@ export async function applyPlan(host: NetpersonaHostController, plan: BlendPlan)
   steps.push(...(await host.apply(personaView(plan))).steps);
   if (plan.weight === 0 || plan.weight === 1) return steps;
   if (plan.ecmp && plan.ecmp.length > 1) {
-    const hops = plan.ecmp.map((n) => ({ via: n.via, ...(n.dev !== undefined && { dev: n.dev }), weight: n.weight })); // prettier-ignore
+    const hops = plan.ecmp.map((n) => ({
+      via: n.via,
+      ...(n.dev !== undefined && { dev: n.dev }),
+      weight: n.weight,
+    }));
     steps.push(...(await host.applyEcmp(hops)).steps);
   }
   if (plan.qos) {

@@ -155,5 +155,7 @@ export async function chooseEchoAddress(
       errors.push(`towards ${probe}: ${(err as Error).message}`);
     }
   }
-  return { why: `listen is ${listenHost} and there is no default route to choose an address from (${errors.join("; ")}): give --echo-address` }; // prettier-ignore
+  return {
+    why: `listen is ${listenHost} and there is no default route to choose an address from (${errors.join("; ")}): give --echo-address`,
+  };
 }

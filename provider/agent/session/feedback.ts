@@ -68,7 +68,11 @@ export function reportFromSample(
   const crossed = [
     ...(rtt > t.latencyHighMs.enter ? [`rttP90Ms ${rtt} > ${t.latencyHighMs.enter}`] : []),
     ...(lossPct > t.lossMediumPct.enter ? [`lossPct ${lossPct.toFixed(1)} > ${t.lossMediumPct.enter}`] : []),
-    ...(retransPct > t.lossMediumPct.enter ? [`retransmitted ${retrans}/${segments} segments (${retransPct.toFixed(1)}%) > ${t.lossMediumPct.enter}%`] : []), // prettier-ignore
+    ...(retransPct > t.lossMediumPct.enter
+      ? [
+          `retransmitted ${retrans}/${segments} segments (${retransPct.toFixed(1)}%) > ${t.lossMediumPct.enter}%`,
+        ]
+      : []),
   ];
   const report: FeedbackReport = {
     seq,
@@ -132,12 +136,17 @@ export class FeedbackLink {
       this.conn = conn;
       let prev: Counters | undefined;
       try {
-        const req = { peers: [{ name: "destination", address: this.o.ourAddress }], interval_ms: this.o.intervalMs, probes_per_sample: FEEDBACK_PROBES }; // prettier-ignore
+        const req = {
+          peers: [{ name: "destination", address: this.o.ourAddress }],
+          interval_ms: this.o.intervalMs,
+          probes_per_sample: FEEDBACK_PROBES,
+        };
         for await (const sample of conn.streamMetrics(req)) {
           if (signal.aborted) break;
           const r = reportFromSample(sample, prev, this.o.policy, ++this.seq);
           prev = r.counters;
-          if (failures > 0) this.o.log(`feedback link to ${this.o.endpoint}: back after ${failures} failed attempt(s)`); // prettier-ignore
+          if (failures > 0)
+            this.o.log(`feedback link to ${this.o.endpoint}: back after ${failures} failed attempt(s)`);
           failures = 0;
           this.broken = false;
           this.lastAt = Date.now();
@@ -150,7 +159,9 @@ export class FeedbackLink {
         this.broken = true;
         failures++;
         const wait = Math.min(5000, 500 * failures);
-        this.o.log(`feedback link to ${this.o.endpoint}: attempt ${failures} failed (${(err as Error).message}): retrying in ${wait} ms`); // prettier-ignore
+        this.o.log(
+          `feedback link to ${this.o.endpoint}: attempt ${failures} failed (${(err as Error).message}): retrying in ${wait} ms`,
+        );
         await sleep(wait, undefined, { signal }).catch(() => undefined);
       } finally {
         conn.close();

@@ -56,12 +56,26 @@ export class FeedbackGrants implements FeedbackGrantCheck {
     const fp = req.peerFingerprint.toLowerCase();
     const maxAhead = LIMITS.feedbackGrantSeconds * 1000;
     const failures = [
-      ...(SESSION_ID_RE.test(req.sessionId) ? [] : [{ property: "session_id", reason: "must be 1-64 of A-Z a-z 0-9 _ . -" }]), // prettier-ignore
-      ...(FINGERPRINT_RE.test(fp) ? [] : [{ property: "peer_fingerprint", reason: "must be the SHA-256 of the destination agent's certificate (DER) as 64 hex digits" }]), // prettier-ignore
+      ...(SESSION_ID_RE.test(req.sessionId)
+        ? []
+        : [{ property: "session_id", reason: "must be 1-64 of A-Z a-z 0-9 _ . -" }]),
+      ...(FINGERPRINT_RE.test(fp)
+        ? []
+        : [
+            {
+              property: "peer_fingerprint",
+              reason: "must be the SHA-256 of the destination agent's certificate (DER) as 64 hex digits",
+            },
+          ]),
       ...(!Number.isSafeInteger(req.expiresUnixMs) || req.expiresUnixMs <= now
         ? [{ property: "expires_unix_ms", reason: `must be in the future (now is ${now})` }]
         : req.expiresUnixMs > now + maxAhead
-          ? [{ property: "expires_unix_ms", reason: `must be at most ${LIMITS.feedbackGrantSeconds} s ahead (${now + maxAhead}), got ${req.expiresUnixMs - now} ms` }] // prettier-ignore
+          ? [
+              {
+                property: "expires_unix_ms",
+                reason: `must be at most ${LIMITS.feedbackGrantSeconds} s ahead (${now + maxAhead}), got ${req.expiresUnixMs - now} ms`,
+              },
+            ]
           : []),
     ];
     if (failures.length > 0) throw invalidArgument(failures);
@@ -75,7 +89,9 @@ export class FeedbackGrants implements FeedbackGrantCheck {
     await this.store.update((d) => {
       const others = unexpired(d.feedbackGrants, now).filter((g) => g.sessionId !== req.sessionId);
       if (others.length >= LIMITS.feedbackGrants) {
-        throw resourceExhausted(`GrantFeedback: this agent holds ${others.length} unexpired feedback grants, the limit is ${LIMITS.feedbackGrants}: revoke one (RevokeFeedback) or wait until one expires`); // prettier-ignore
+        throw resourceExhausted(
+          `GrantFeedback: this agent holds ${others.length} unexpired feedback grants, the limit is ${LIMITS.feedbackGrants}: revoke one (RevokeFeedback) or wait until one expires`,
+        );
       }
       d.feedbackGrants = keyed([...others, grant]);
       kept = others.length + 1;
@@ -118,7 +134,9 @@ export function grantHandlers(
         peerFingerprint: req.peer_fingerprint,
         expiresUnixMs: Number(req.expires_unix_ms),
       });
-      log(`feedback granted: session ${grant.sessionId}, certificate sha256 ${grant.peerFingerprint}, until ${new Date(grant.expiresUnixMs).toISOString()} (${kept} grants kept)`); // prettier-ignore
+      log(
+        `feedback granted: session ${grant.sessionId}, certificate sha256 ${grant.peerFingerprint}, until ${new Date(grant.expiresUnixMs).toISOString()} (${kept} grants kept)`,
+      );
       return {
         grant: {
           session_id: grant.sessionId,

@@ -17,6 +17,7 @@ import { LIMITS, StreamSlots, resourceExhausted } from "../rpc/limits";
 import { logRequest, serverStream, toAgentError, unary, undecodable, write, type Log } from "../rpc/calls";
 import { recordFromWire } from "../../proto/session-policy";
 import { sessionToWire, eventToWire } from "./wire";
+import { PEER_NAME_RE } from "../metrics/prober";
 import type { SessionEventRecord, SessionRunner, SessionStore } from "./store";
 
 export interface MetricsSource {
@@ -72,14 +73,19 @@ export function sessionHandlers(deps: {
       if (req.peer_port > 65535)
         failures.push({ property: "peer_port", reason: "must be 0..65535 (0: 7047)" });
       if (req.source_agent !== "" && !AGENT_ENDPOINT_RE.test(req.source_agent)) {
-        failures.push({ property: "source_agent", reason: "must be HOST:PORT of the source agent, e.g. 10.0.1.10:7443 or [fd00::1]:7443" }); // prettier-ignore
+        failures.push({
+          property: "source_agent",
+          reason: "must be HOST:PORT of the source agent, e.g. 10.0.1.10:7443 or [fd00::1]:7443",
+        });
       }
       const policy = recordFromWire(req.policy, failures);
       if (failures.length > 0 || !source.ok) throw invalidArgument(failures);
       if (!deps.runner) throw unimplemented("StartSession (no session runner)");
       const running = sessions.runningCount();
       if (running >= LIMITS.runningSessions && !sessionExists(sessions, req.session_id)) {
-        throw resourceExhausted(`StartSession: ${running} sessions are running on this agent, the limit is ${LIMITS.runningSessions}: wait for one to end or abort it`); // prettier-ignore
+        throw resourceExhausted(
+          `StartSession: ${running} sessions are running on this agent, the limit is ${LIMITS.runningSessions}: wait for one to end or abort it`,
+        );
       }
       const now = Date.now();
       const { record, created } = await sessions.create({
@@ -105,7 +111,12 @@ export function sessionHandlers(deps: {
     GetSession: unary(log, "GetSession", async (req) => sessionToWire(sessions.get(req.session_id))),
     AbortSession: unary(log, "AbortSession", async (req) => {
       if (req.reason.length > LIMITS.abortReasonChars) {
-        throw invalidArgument([{ property: "reason", reason: `must be at most ${LIMITS.abortReasonChars} characters, got ${req.reason.length}` }]); // prettier-ignore
+        throw invalidArgument([
+          {
+            property: "reason",
+            reason: `must be at most ${LIMITS.abortReasonChars} characters, got ${req.reason.length}`,
+          },
+        ]);
       }
       const s = sessions.get(req.session_id);
       const reason = req.reason || "aborted by the client";
@@ -209,17 +220,25 @@ export function sessionHandlers(deps: {
       "StreamMetrics",
       async (req, call, signal) => {
         if (!deps.metrics) throw unimplemented("StreamMetrics (no metrics source)");
-        const failures = req.peers.flatMap((p, i) =>
-          isIP(p.address) === 0
-            ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }]
-            : [],
-        );
-        if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });
+        // Counted before the entries are read: one failure, not one per peer of a 100 000-peer request.
         if (req.peers.length > LIMITS.metricsPeers) {
-          failures.push({ property: "peers", reason: `at most ${LIMITS.metricsPeers} peers, got ${req.peers.length}` }); // prettier-ignore
+          throw invalidArgument([{ property: "peers", reason: `at most ${LIMITS.metricsPeers} peers, got ${req.peers.length}` }]); // prettier-ignore
         }
+        const names = new Set<string>();
+        const failures = req.peers.flatMap((p, i) => {
+          const name = !PEER_NAME_RE.test(p.name)
+            ? [{ property: `peers.${i}.name`, reason: "must be 1-64 of letters, digits, _.:@- (a label echoed in every sample)" }] // prettier-ignore
+            : names.has(p.name) ? [{ property: `peers.${i}.name`, reason: `'${p.name}' is listed twice: give each peer its own name` }] : []; // prettier-ignore
+          names.add(p.name);
+          const address = isIP(p.address) === 0 ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }] : []; // prettier-ignore
+          return [...name, ...address];
+        });
+        if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });
         if (req.probes_per_sample > LIMITS.probesPerSample) {
-          failures.push({ property: "probes_per_sample", reason: `must be at most ${LIMITS.probesPerSample}, got ${req.probes_per_sample}` }); // prettier-ignore
+          failures.push({
+            property: "probes_per_sample",
+            reason: `must be at most ${LIMITS.probesPerSample}, got ${req.probes_per_sample}`,
+          });
         }
         if (req.interval_ms < 100) failures.push({ property: "interval_ms", reason: "must be at least 100" });
         if (failures.length > 0) throw invalidArgument(failures);
@@ -245,10 +264,17 @@ export function sessionHandlers(deps: {
       // 0: 200 ms, or a tenth of a shorter window (the classifier needs at least 10 samples per window).
       const every = req.sample_interval_ms || Math.min(200, window * 100);
       if (every < 50 || every > 10_000 || every * 10 > window * 1000) {
-        throw invalidArgument([{ property: "sample_interval_ms", reason: `must be 50..10000 ms and at most a tenth of the window (${Math.min(10_000, window * 100)} ms for ${window} s; 0 picks one), got ${every}` }]); // prettier-ignore
+        throw invalidArgument([
+          {
+            property: "sample_interval_ms",
+            reason: `must be 50..10000 ms and at most a tenth of the window (${Math.min(10_000, window * 100)} ms for ${window} s; 0 picks one), got ${every}`,
+          },
+        ]);
       }
       if (discovering >= LIMITS.discoveriesRunning) {
-        throw resourceExhausted(`Discover: ${discovering} discoveries are running on this agent, the limit is ${LIMITS.discoveriesRunning}: wait for one to end`); // prettier-ignore
+        throw resourceExhausted(
+          `Discover: ${discovering} discoveries are running on this agent, the limit is ${LIMITS.discoveriesRunning}: wait for one to end`,
+        );
       }
       // A caller that gives up (deadline, cancel) stops the sampling: nobody would read its result.
       const ac = new AbortController();
@@ -258,7 +284,8 @@ export function sessionHandlers(deps: {
       try {
         return await deps.discovery.discover({ ...req, sample_interval_ms: every }, ac.signal);
       } catch (err) {
-        if (ac.signal.aborted) throw new AgentError(grpc.status.CANCELLED, (ac.signal.reason as Error).message); // prettier-ignore
+        if (ac.signal.aborted)
+          throw new AgentError(grpc.status.CANCELLED, (ac.signal.reason as Error).message);
         throw err;
       } finally {
         discovering--;

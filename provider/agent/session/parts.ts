@@ -56,18 +56,29 @@ export async function startSessionParts(o: SessionPartsOptions): Promise<Session
   const port = o.echoPort ?? DEFAULT_ECHO_PORT;
   const configured = parseAllowList(o.echoAllow ?? "");
   const probed = new RecentPeers();
-  const allowed = createEchoAllow({ sessions: () => o.store.get().sessions, probed, configured: configured.list }); // prettier-ignore
-  const where = port === 0 ? undefined : await chooseEchoAddress(o.listenHost, o.echoAddress, localAddressTowards); // prettier-ignore
-  if (where && !where.address) o.log(`echo responder off: ${where.why} (peers' probes of this host go unanswered)`); // prettier-ignore
+  const allowed = createEchoAllow({
+    sessions: () => o.store.get().sessions,
+    probed,
+    configured: configured.list,
+  });
+  const where =
+    port === 0 ? undefined : await chooseEchoAddress(o.listenHost, o.echoAddress, localAddressTowards);
+  if (where && !where.address)
+    o.log(`echo responder off: ${where.why} (peers' probes of this host go unanswered)`);
   const echo =
     where?.address === undefined
       ? undefined
       : await startEchoResponder({ address: where.address, port, allowed }).catch((err: Error) => {
-          throw new Error(`echo responder on ${where.address}:${port}/udp: ${err.message} (--echo-port 0 turns it off)`, { cause: err }); // prettier-ignore
+          throw new Error(
+            `echo responder on ${where.address}:${port}/udp: ${err.message} (--echo-port 0 turns it off)`,
+            { cause: err },
+          );
         });
   if (echo) {
     const also = configured.entries.length > 0 ? configured.entries.join(",") : "nobody else";
-    o.log(`echo responder on ${echo.address}:${echo.port}/udp (${where?.why}); answers session peers, peers it probes, and ${also}`); // prettier-ignore
+    o.log(
+      `echo responder on ${echo.address}:${echo.port}/udp (${where?.why}); answers session peers, peers it probes, and ${also}`,
+    );
   }
   const sessionRunner = createSessionRunner({
     host: o.host,

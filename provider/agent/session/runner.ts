@@ -130,7 +130,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     changes: [],
     reason: start.resumed
       ? `agent restarted: resuming from the persisted engine state at weight ${engine.weight} (${engine.intervals} decisions so far)`
-      : `host snapshot taken; the shadow persona ${s.targetPersona ? "starts as the given target" : "mirrors the source"}; probing ${s.peerAddress} every ${policy.probeIntervalMs} ms`, // prettier-ignore
+      : `host snapshot taken; the shadow persona ${s.targetPersona ? "starts as the given target" : "mirrors the source"}; probing ${s.peerAddress} every ${policy.probeIntervalMs} ms`,
     weight: engine.weight,
     converged: false,
     state: "SESSION_STATE_RUNNING",
@@ -170,7 +170,14 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
         timeMs: Math.max(Date.now(), engine.lastTimeMs),
         metrics,
         feedbackLinkUp: feedback.up(),
-        ...(fb && { feedback: { rttMs: fb.rttMs, retransmissions: fb.retransmissions, throughputBps: fb.throughputBps, degraded: fb.degraded } }), // prettier-ignore
+        ...(fb && {
+          feedback: {
+            rttMs: fb.rttMs,
+            retransmissions: fb.retransmissions,
+            throughputBps: fb.throughputBps,
+            degraded: fb.degraded,
+          },
+        }),
       });
       const rolledBack = d.state.phase === "rolled-back" || d.state.phase === "gave-up";
       if (!rolledBack) {
@@ -183,7 +190,9 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
         await o.host.restore(r.snapshot);
         const live = await o.host.readCurrent().catch(() => undefined);
         const restored = "; the session-start snapshot is restored";
-        const events = d.events.map((e) => (e.kind === "rollback" ? { ...e, reason: `${e.reason}${restored}` } : e)); // prettier-ignore
+        const events = d.events.map((e) =>
+          e.kind === "rollback" ? { ...e, reason: `${e.reason}${restored}` } : e,
+        );
         await emitDecision(r, { ...d, events }, summary(metrics), live);
         log(`session ${s.id}: rolled back: ${events.map((e) => e.reason).join("; ")}`);
         return;
@@ -198,9 +207,22 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     }
     // Resumed after a final decision whose event was not recorded yet.
     if (engine.phase === "converged") {
-      await ctx.emit({ kind: "converged", rule: "convergence", changes: [], reason: "converged before the agent restarted", weight: 1, converged: true, state: "SESSION_STATE_CONVERGED" }); // prettier-ignore
+      await ctx.emit({
+        kind: "converged",
+        rule: "convergence",
+        changes: [],
+        reason: "converged before the agent restarted",
+        weight: 1,
+        converged: true,
+        state: "SESSION_STATE_CONVERGED",
+      });
     } else {
-      await restoreAndEnd(r, "rollback", "SESSION_STATE_ROLLED_BACK", `${engine.phase} before the agent restarted; the session-start snapshot is restored`); // prettier-ignore
+      await restoreAndEnd(
+        r,
+        "rollback",
+        "SESSION_STATE_ROLLED_BACK",
+        `${engine.phase} before the agent restarted; the session-start snapshot is restored`,
+      );
     }
   } catch (err) {
     if (ctx.signal.aborted) return await onAbort(r, ctx.signal.reason);
@@ -219,7 +241,12 @@ async function onAbort(r: Run, reason: unknown): Promise<void> {
     r.log(`session ${r.ctx.session.id}: aborted (${reason.message}); the host is left as it is`);
     return;
   }
-  await restoreAndEnd(r, "rollback", "SESSION_STATE_ABORTED", `aborted (${reason.message}): the session-start snapshot is restored`); // prettier-ignore
+  await restoreAndEnd(
+    r,
+    "rollback",
+    "SESSION_STATE_ABORTED",
+    `aborted (${reason.message}): the session-start snapshot is restored`,
+  );
 }
 
 export function createSessionRunner(o: SessionRunnerOptions): SessionRunner {

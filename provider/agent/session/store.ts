@@ -115,7 +115,12 @@ export class SessionStore {
     if (existing) return { record: existing, created: false };
     await this.store.update((d) => {
       // An own property even for "__proto__" (a valid id), which plain assignment would take as the prototype.
-      Object.defineProperty(d.sessions, record.id, { value: record, enumerable: true, writable: true, configurable: true }); // prettier-ignore
+      Object.defineProperty(d.sessions, record.id, {
+        value: record,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     });
     return { record: this.get(record.id), created: true };
   }
