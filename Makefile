@@ -47,15 +47,15 @@ lint: node-deps ## eslint + prettier
 	prettier --check . >/dev/null || { prettier --check . ; exit 1; }
 
 test: deps build lint ## install, build, lint, then every test: the unit tests first, then the lab tests
-	@# The spec is given here, not in .mocharc.json, so that `mocha dist/test/test-x.js` runs one file.
+	@# The spec is given here, not in .mocharc.json, so that `mocha dist/test/lab/test-x.js` runs one file.
 	mocha 'dist/test/unit/test-*.js'
-	mocha 'dist/test/test-*.js'
+	mocha 'dist/test/lab/test-*.js'
 
 test-unit: build ## the unit tests alone (test/unit: pure logic, no root, about a minute)
 	mocha 'dist/test/unit/test-*.js'
 
-test-lab: deps build ## the lab tests alone (test/*.ts: network namespaces, real sshd, the real engine; root)
-	mocha 'dist/test/test-*.js'
+test-lab: deps build ## the lab tests alone (test/lab: network namespaces, real sshd, the real engine; root)
+	mocha 'dist/test/lab/test-*.js'
 
 demo: deps build ## the main job: a live migration in the lab, adapting to loss and a PMTU black hole
 	node dist/scripts/demo.js

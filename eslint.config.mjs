@@ -1,5 +1,5 @@
 // ESLint flat config: typescript-eslint's recommended rules over every TypeScript source, and the
-// boundaries between the parts (which folder may import what; test/test-architecture.ts proves each rule
+// boundaries between the parts (which folder may import what; test/unit/test-architecture.ts proves each rule
 // fails on a deliberate violation). Import cycles are dependency-cruiser's (.dependency-cruiser.cjs).
 import { builtinModules } from "node:module";
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates provider/proto/gen from proto/: TypeScript types (proto-loader-gen-types) and descriptor.ts,
 # the binary FileDescriptorSet the agent and the client load at run time (so the bundle needs no .proto
-# files beside it). The output is committed; test/test-proto-gen.ts regenerates and fails on any diff.
+# files beside it). The output is committed; test/unit/test-proto-gen.ts regenerates and fails on any diff.
 # Usage: scripts/gen-proto.sh [OUT_DIR]   (default: provider/proto/gen; another OUT_DIR must be empty or absent)
 set -euo pipefail
 

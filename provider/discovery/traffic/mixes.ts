@@ -59,7 +59,7 @@ export const EVAL: MixSpec = {
 };
 
 /** Written after the last rule change and scored without any further tuning: the mix the targets are
- *  claimed on (scripts/eval-discovery.ts's default and test/test-discovery.ts). */
+ *  claimed on (scripts/eval-discovery.ts's default and test/lab/test-discovery.ts). */
 export const HOLDOUT: MixSpec = {
   name: "holdout",
   seed: 4242,
