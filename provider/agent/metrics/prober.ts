@@ -55,8 +55,7 @@ export const PEER_NAME_RE = /^[\w.:@-]{1,64}$/;
 export function checkPeers(peers: readonly EchoPeer[]): void {
   const names = new Set<string>();
   peers.forEach((p, i) => {
-    if (!PEER_NAME_RE.test(p.name))
-      throw new Error(`peers.${i}.name: use 1-64 of letters, digits, _.:@-`);
+    if (!PEER_NAME_RE.test(p.name)) throw new Error(`peers.${i}.name: use 1-64 of letters, digits, _.:@-`);
     if (names.has(p.name)) throw new Error(`peers.${i}.name: '${p.name}' is listed twice`);
     names.add(p.name);
     if (isIP(p.address) === 0) throw new Error(`peers.${i}.address: '${p.address}' is not an IP address`);
