@@ -73,11 +73,19 @@ export const WIRE_LIST_CAP = 256;
 /** Validates an incoming persona; failures name the field with `field` as prefix (e.g. `persona.dns.servers.0`). */
 export function personaFromWire(m: WirePersonaOut | null | undefined, field: string): Validated<Persona> {
   if (!m) return { ok: false, failures: [{ property: field, reason: "is required" }] };
-  const lists: [string, unknown[] | undefined][] = [["dns.servers", m.dns?.servers], ["dns.search", m.dns?.search], ["dns.options", m.dns?.options], ["routes.prefixes", m.routes?.prefixes]]; // prettier-ignore
+  const lists: [string, unknown[] | undefined][] = [
+    ["dns.servers", m.dns?.servers],
+    ["dns.search", m.dns?.search],
+    ["dns.options", m.dns?.options],
+    ["routes.prefixes", m.routes?.prefixes],
+  ];
   const long = lists.filter(([, l]) => (l?.length ?? 0) > WIRE_LIST_CAP);
   if (long.length > 0) {
     // One failure per list, not one per entry: a 1 MiB request holds 100 000 entries.
-    const failures = long.map(([p, l]) => ({ property: `${field}.${p}`, reason: `at most ${WIRE_LIST_CAP} entries are read, got ${l!.length}: list only what the persona needs` })); // prettier-ignore
+    const failures = long.map(([p, l]) => ({
+      property: `${field}.${p}`,
+      reason: `at most ${WIRE_LIST_CAP} entries are read, got ${l!.length}: list only what the persona needs`,
+    }));
     return { ok: false, failures };
   }
   return validatePersona(personaInputFromWire(m), [field]);

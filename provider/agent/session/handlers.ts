@@ -222,15 +222,32 @@ export function sessionHandlers(deps: {
         if (!deps.metrics) throw unimplemented("StreamMetrics (no metrics source)");
         // Counted before the entries are read: one failure, not one per peer of a 100 000-peer request.
         if (req.peers.length > LIMITS.metricsPeers) {
-          throw invalidArgument([{ property: "peers", reason: `at most ${LIMITS.metricsPeers} peers, got ${req.peers.length}` }]); // prettier-ignore
+          throw invalidArgument([
+            { property: "peers", reason: `at most ${LIMITS.metricsPeers} peers, got ${req.peers.length}` },
+          ]);
         }
         const names = new Set<string>();
         const failures = req.peers.flatMap((p, i) => {
           const name = !PEER_NAME_RE.test(p.name)
-            ? [{ property: `peers.${i}.name`, reason: "must be 1-64 of letters, digits, _.:@- (a label echoed in every sample)" }] // prettier-ignore
-            : names.has(p.name) ? [{ property: `peers.${i}.name`, reason: `'${p.name}' is listed twice: give each peer its own name` }] : []; // prettier-ignore
+            ? [
+                {
+                  property: `peers.${i}.name`,
+                  reason: "must be 1-64 of letters, digits, _.:@- (a label echoed in every sample)",
+                },
+              ]
+            : names.has(p.name)
+              ? [
+                  {
+                    property: `peers.${i}.name`,
+                    reason: `'${p.name}' is listed twice: give each peer its own name`,
+                  },
+                ]
+              : [];
           names.add(p.name);
-          const address = isIP(p.address) === 0 ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }] : []; // prettier-ignore
+          const address =
+            isIP(p.address) === 0
+              ? [{ property: `peers.${i}.address`, reason: "must be an IPv4 or IPv6 address" }]
+              : [];
           return [...name, ...address];
         });
         if (req.peers.length === 0) failures.push({ property: "peers", reason: "list at least one peer" });

@@ -8,7 +8,8 @@ export interface DiscoverRequest {
    */
   'window_seconds'?: (number);
   /**
-   * Time between socket samples inside the window, in milliseconds.
+   * Time between socket samples inside the window, in milliseconds: 50..10000 and at most a tenth of the
+   * window; 0 picks 200 ms (or a tenth of a shorter window).
    */
   'sample_interval_ms'?: (number);
 }
@@ -19,7 +20,8 @@ export interface DiscoverRequest__Output {
    */
   'window_seconds': (number);
   /**
-   * Time between socket samples inside the window, in milliseconds.
+   * Time between socket samples inside the window, in milliseconds: 50..10000 and at most a tenth of the
+   * window; 0 picks 200 ms (or a tenth of a shorter window).
    */
   'sample_interval_ms': (number);
 }
