@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the discovery traffic generators need, only when something is missing:
-# PostgreSQL (server, pgbench, pg_isready) for database traffic, iperf3 for bulk, openssh-client for
-# interactive sessions, util-linux's setpriv to run postgres as its own user, iproute2 for `ss`.
+# Installs the Debian packages discovery and its traffic generators need, only when something is missing:
+# conntrack (every connection's whole life), PostgreSQL (server, pgbench, pg_isready), Redis (server,
+# redis-cli, redis-benchmark) and MariaDB (server, client, mysqlslap) for database traffic, nginx for web,
+# video and HTTP downloads, iperf3 and rsync for bulk, openssh-client for interactive sessions and scp,
+# socat for a line-mode session, util-linux's setpriv to run servers as their own user, iproute2 for `ss`.
 # Idempotent: a second run prints one line and changes nothing.
 set -euo pipefail
 need=()
@@ -11,12 +13,24 @@ pg_bin postgres || need+=(postgresql)
 pg_bin pgbench || need+=(postgresql)
 pg_bin pg_isready || need+=(postgresql-client)
 have iperf3 || need+=(iperf3)
+have conntrack || need+=(conntrack)
+have redis-server || need+=(redis-server)
+have redis-benchmark || need+=(redis-tools)
+have mariadbd || need+=(mariadb-server)
+have mariadb || need+=(mariadb-client)
+have mysqlslap || need+=(mariadb-client)
+have nginx || need+=(nginx-light)
+have rsync || need+=(rsync)
+have socat || need+=(socat)
+have scp || need+=(openssh-client)
 have ssh || need+=(openssh-client)
 have setpriv || need+=(util-linux)
 have ss || need+=(iproute2)
 getent passwd postgres >/dev/null || need+=(postgresql)
+getent passwd mysql >/dev/null || need+=(mariadb-server)
+getent passwd redis >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "discovery-deps: all present (postgresql, pgbench, iperf3, openssh-client, setpriv, ss)" >&2
+  echo "discovery-deps: all present (conntrack, postgresql, redis, mariadb, nginx, iperf3, rsync, socat, openssh-client, setpriv, ss)" >&2
   exit 0
 fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

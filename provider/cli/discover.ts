@@ -38,9 +38,17 @@ export function formatDiscovery(r: DiscoveryResult): string {
     );
   }
   if (r.flows.length > 25) lines.push(`  ... ${r.flows.length - 25} more (use --json)`);
-  lines.push("recommended personas:");
+  lines.push("application sessions (flows tied by process and peer service, most bytes first):");
+  for (const x of r.sessions.slice(0, 15))
+    lines.push(
+      `  ${x.tie}: ${x.flows} flow${x.flows === 1 ? "" : "s"}, ${x.bytes} B, ${x.applicationClass} (${x.confidence.toFixed(2)})`,
+    );
+  if (r.sessions.length > 15) lines.push(`  ... ${r.sessions.length - 15} more (use --json)`);
+  if (s.conntrackNote) lines.push(`conntrack not used (${s.conntrackNote}): short connections may be missed`);
+  lines.push("recommended personas, one per class, each for its own flows:");
   for (const rec of r.recommendations) {
     lines.push(`  ${rec.applicationClass} (${rec.flowCount} flows): ${JSON.stringify(rec.persona)}`);
+    lines.push(`    covers ${rec.covers}`);
     lines.push(`    ${rec.reason}`);
   }
   return lines.join("\n");

@@ -1,12 +1,20 @@
-// From a sampled window to a discovery result: features, classes, the side-connection rule, the per-host
-// summary and one recommended persona per class. Pure: the evaluation and the tests feed it recorded windows.
+// From a sampled window to a discovery result: observed flows (ss and conntrack together), per-flow classes,
+// application sessions, the per-host summary and one recommended persona per class, scoped to that class's
+// flows. Pure: the evaluation and the tests feed it recorded windows.
 import { validatePersona } from "../persona/validate";
 import { recommendPersona, pathOf } from "./catalogue";
 import { classifyFlow } from "./classify";
-import { flowFeatures } from "./features";
 import type { HintOptions } from "./hints";
+import { observeFlows } from "./observe";
 import type { SampleWindow } from "./sampler";
-import { APP_CLASSES, type ClassifiedFlow, type DiscoveryResult, type Recommendation } from "./types";
+import { inheritWithinSessions, summariseSessions, tieSessions, trains, type SessionTie } from "./sessions";
+import {
+  APP_CLASSES,
+  type ClassifiedFlow,
+  type DiscoveryResult,
+  type Recommendation,
+  type ScopeEntry,
+} from "./types";
 
 export interface AnalyseOptions extends HintOptions {
   netns?: string;
@@ -20,38 +28,48 @@ export function noTrafficNote(where: string, windowMs: number): string {
 }
 
 const bytesOf = (c: ClassifiedFlow) => c.features.bytesSent + c.features.bytesReceived;
-
-/** A connection carrying under 2% of what its process exchanged with the same peer service, where one class
- *  carries 90% or more, is a side connection of that application (iperf3's control channel, an idle
- *  keep-alive connection) and takes its class. */
-export function applySideConnections(flows: ClassifiedFlow[]): ClassifiedFlow[] {
-  const groups = new Map<string, ClassifiedFlow[]>();
-  for (const c of flows) {
-    const g = `${c.features.process ?? "?"}|${c.key.remoteAddress}|${c.features.servicePort}`;
-    groups.set(g, [...(groups.get(g) ?? []), c]);
+/** Where a class's flows go, one entry per peer service (outbound) or own service port (inbound). */
+export function scopeOf(flows: readonly ClassifiedFlow[]): ScopeEntry[] {
+  const by = new Map<string, ScopeEntry>();
+  for (const f of flows) {
+    const out = f.features.direction === "outbound";
+    const port = out ? f.key.remotePort : f.features.servicePort;
+    const id = `${f.features.direction}|${f.key.protocol}|${out ? f.key.remoteAddress : ""}|${port}`;
+    const e = by.get(id) ?? {
+      direction: f.features.direction,
+      protocol: f.key.protocol,
+      ...(out && { address: f.key.remoteAddress }),
+      port,
+      flows: 0,
+      bytes: 0,
+    };
+    e.flows++;
+    e.bytes += bytesOf(f);
+    by.set(id, e);
   }
-  return flows.map((c) => {
-    const group =
-      groups.get(`${c.features.process ?? "?"}|${c.key.remoteAddress}|${c.features.servicePort}`) ?? [];
-    const total = group.reduce((a, x) => a + bytesOf(x), 0);
-    if (group.length < 2 || total === 0 || bytesOf(c) >= 0.02 * total) return c;
-    const byClass = new Map<string, number>();
-    for (const x of group)
-      byClass.set(x.applicationClass, (byClass.get(x.applicationClass) ?? 0) + bytesOf(x));
-    const [cls, bytes] = [...byClass.entries()].sort((a, b) => b[1] - a[1])[0];
-    if (cls === c.applicationClass || cls === "other" || bytes < 0.9 * total) return c;
-    const applicationClass = cls as ClassifiedFlow["applicationClass"];
-    const why = `side connection of the same process and peer service, whose traffic is ${cls}`;
-    return { ...c, applicationClass, confidence: Math.round(0.6 * 100) / 100, why };
-  });
+  return [...by.values()].sort((a, b) => b.bytes - a.bytes);
+}
+
+export function describeScope(scope: readonly ScopeEntry[], max = 6): string {
+  const one = (e: ScopeEntry) =>
+    `${e.direction} ${e.protocol} ${e.address ? `to ${e.address}:${e.port}` : `port ${e.port}`} (${e.flows} flow${e.flows === 1 ? "" : "s"})`;
+  const shown = scope.slice(0, max).map(one);
+  if (scope.length > max) shown.push(`${scope.length - max} more`);
+  return shown.join(", ");
 }
 
 export function analyse(w: SampleWindow, opts: AnalyseOptions): DiscoveryResult {
   const where = opts.netns ? `namespace ${opts.netns}` : "this host";
-  const classified = w.flows
-    .map((f) => classifyFlow(f.key, flowFeatures(f, w.times, w.listening), opts))
-    .filter((c) => bytesOf(c) > 0);
-  const flows = applySideConnections(classified).sort((a, b) => bytesOf(b) - bytesOf(a));
+  const observed = observeFlows(w).filter((o) => o.features.bytesSent + o.features.bytesReceived > 0);
+  const ties = tieSessions(observed);
+  const trainOf = trains(observed, ties);
+  const classified = observed.map((o, i) => ({
+    ...classifyFlow(o.key, o.features, opts, trainOf.get(ties[i].id)),
+    session: ties[i].id,
+  }));
+  const flows = inheritWithinSessions(classified).sort((a, b) => bytesOf(b) - bytesOf(a));
+  const tieById = new Map<string, SessionTie>(ties.map((t) => [t.id, t]));
+  const sessions = summariseSessions(flows, tieById);
   const bytesInFlows = flows.reduce((a, c) => a + bytesOf(c), 0);
   const classes = APP_CLASSES.map((applicationClass) => {
     const of = flows.filter((c) => c.applicationClass === applicationClass);
@@ -70,9 +88,12 @@ export function analyse(w: SampleWindow, opts: AnalyseOptions): DiscoveryResult 
     interfaceBytes: w.interfaceBytes,
     classes,
     ...(dominant && { dominantClass: dominant }),
+    connectionsTracked: w.connections.length,
+    ...(w.conntrackNote && { conntrackNote: w.conntrackNote }),
+    coverage: [] as string[],
   };
   if (flows.length === 0) {
-    return { flows, summary, recommendations: [], note: noTrafficNote(where, opts.windowMs) };
+    return { flows, sessions, summary, recommendations: [], note: noTrafficNote(where, opts.windowMs) };
   }
   const recommendations: Recommendation[] = [];
   for (const c of classes) {
@@ -84,12 +105,20 @@ export function analyse(w: SampleWindow, opts: AnalyseOptions): DiscoveryResult 
       throw new Error(
         `catalogue persona for ${c.applicationClass} is invalid: ${JSON.stringify(v.failures)}`,
       );
+    const scope = scopeOf(of);
+    const covers = describeScope(scope);
     recommendations.push({
       applicationClass: c.applicationClass,
       persona: v.value,
       flowCount: c.flows,
       reason,
+      scope,
+      covers,
     });
+    const p = v.value;
+    summary.coverage.push(
+      `${c.applicationClass} persona (${[p.congestionControl, p.qos?.class, p.mtu && `mtu ${p.mtu}`].filter(Boolean).join(", ")}) covers ${covers}`,
+    );
   }
-  return { flows, summary, recommendations };
+  return { flows, sessions, summary, recommendations };
 }

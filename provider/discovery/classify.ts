@@ -55,29 +55,112 @@ export function scores(f: FlowFeatures): Record<Exclude<AppClass, "other">, numb
   };
 }
 
-export function classifyFlow(key: FlowKey, f: FlowFeatures, opts: HintOptions = {}): ClassifiedFlow {
+/** What the other short connections of the same session look like (a train of connections to one service). */
+export interface TrainFeatures {
+  connections: number;
+  /** Regularity of the connections' start times and of their response sizes (coefficients of variation). */
+  startCv: number;
+  responseCv: number;
+  medianResponse: number;
+}
+
+/** Scores of a short connection, judged on its whole-life totals and on its session's train. */
+export function shortScores(
+  f: FlowFeatures,
+  train?: TrainFeatures,
+): Record<Exclude<AppClass, "other">, number> {
+  const c = f.connection;
+  if (!c)
+    return {
+      "bulk-transfer": 0,
+      "video-streaming": 0,
+      "database-access": 0,
+      "web-browsing": 0,
+      interactive: 0,
+    };
+  const [q, a] = [c.requestBytes, c.responseBytes];
+  const ratio = a / Math.max(q, 1);
+  const periodic =
+    train && train.connections >= 3 ? ramp(train.startCv, 0.45, 0.2) * ramp(train.responseCv, 0.5, 0.25) : 0;
+  const bigSegments = ramp(a, 32_768, 131_072);
+  return {
+    "bulk-transfer": ramp(q + a, 2e6, 8e6) * ramp(f.asymmetry, 0.9, 0.97) * (1 - periodic),
+    "video-streaming": bigSegments * ramp(ratio, 10, 50) * periodic,
+    // A connection per query: a small request answered by a small result, both ways.
+    "database-access": (q >= 8 && a >= 4 ? 1 : 0) * ramp(a, 16_384, 4_096) * ramp(ratio, 8, 3),
+    // A connection per object: a short request answered by a larger object.
+    "web-browsing":
+      ramp(a, 800, 2_500) * ramp(ratio, 3, 6) * ramp(q, 4_096, 2_048) * (1 - bigSegments * periodic),
+    interactive: 0,
+  };
+}
+
+/** Scores of a UDP flow from conntrack's once-a-second rhythm (no request/response payloads to read). */
+export function udpScores(f: FlowFeatures): Record<Exclude<AppClass, "other">, number> {
+  const bigSeg = Math.max(f.meanSegmentSent, f.meanSegmentReceived);
+  return {
+    // A steady one-way stream of near-full datagrams at media rates: RTP/MPEG-TS streaming.
+    "video-streaming":
+      ramp(f.asymmetry, 0.8, 0.95) *
+      ramp(f.dutyCycle, 0.5, 0.8) *
+      ramp(bigSeg, 300, 800) *
+      ramp(f.meanRateBps, 5e4, 2e5) *
+      ramp(f.meanRateBps, 2e8, 5e7),
+    "bulk-transfer": ramp(f.asymmetry, 0.9, 0.97) * ramp(f.meanRateBps, 5e7, 2e8),
+    "database-access": 0,
+    "web-browsing": 0,
+    // Small datagrams both ways at a low rate: a remote terminal (mosh) or a voice call.
+    interactive: ramp(bigSeg, 300, 150) * ramp(f.meanRateBps, 1e5, 3e4) * ramp(f.asymmetry, 0.95, 0.8),
+  };
+}
+
+/**
+ * Confidence from the best score and its margin over the runner-up, through a logistic curve whose three
+ * coefficients were fitted on the development runs (docs/discovery.md, "Calibration"): a narrow win or a
+ * weak best score gives a low confidence.
+ */
+export const CALIBRATION = { bias: -1.0, best: 2.0, margin: 4.0 };
+
+export function calibratedConfidence(best: number, margin: number): number {
+  const z = CALIBRATION.bias + CALIBRATION.best * best + CALIBRATION.margin * margin;
+  return Math.round((1 / (1 + Math.exp(-z))) * 100) / 100;
+}
+
+export function classifyFlow(
+  key: FlowKey,
+  f: FlowFeatures,
+  opts: HintOptions = {},
+  train?: TrainFeatures,
+): ClassifiedFlow {
   const total = f.bytesSent + f.bytesReceived;
-  if (total < MIN_FLOW_BYTES) {
+  const exchange =
+    f.shortLived && f.connection && f.connection.requestBytes >= 8 && f.connection.responseBytes >= 4;
+  if (total < MIN_FLOW_BYTES && !exchange) {
     const why = `only ${total} bytes in the window: too little to tell`;
     return { key, features: f, applicationClass: "other", confidence: 0.5, why };
   }
-  const s: Record<AppClass, number> = { ...scores(f), other: OTHER_BASELINE };
+  const model = key.protocol === "udp" ? udpScores(f) : f.shortLived ? shortScores(f, train) : scores(f);
+  const s: Record<AppClass, number> = { ...model, other: OTHER_BASELINE };
   const hints = hintsFor(f, opts);
   for (const h of hints) s[h.cls] += HINT_WEIGHT;
   const ranked = (Object.entries(s) as [AppClass, number][]).sort((a, b) => b[1] - a[1]);
   const [best, bestScore] = ranked[0];
-  const all = ranked.reduce((acc, [, v]) => acc + v, 0);
-  const confidence = Math.round((bestScore / all) * Math.min(1, bestScore / 0.6) * 100) / 100;
+  const confidence = calibratedConfidence(Math.min(1, bestScore), bestScore - ranked[1][1]);
   const from = hints.filter((h) => h.cls === best).map((h) => h.from);
   const why =
     best === "other"
       ? "no class's pattern fits"
-      : `${describe(best, f)}${from.length ? `; ${from.join(", ")}` : ""}`;
+      : `${describe(best, f, key)}${from.length ? `; ${from.join(", ")}` : ""}`;
   return { key, features: f, applicationClass: best, confidence, why };
 }
 
-function describe(c: AppClass, f: FlowFeatures): string {
+function describe(c: AppClass, f: FlowFeatures, key: FlowKey): string {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const conn = f.connection;
+  if (key.protocol === "udp")
+    return `udp stream: ${pct(f.asymmetry)} one way at ${(f.meanRateBps / 1e6).toFixed(2)} Mbit/s, active ${pct(f.dutyCycle)} of seconds`;
+  if (f.shortLived && conn)
+    return `short connection (${conn.lifetimeSeconds.toFixed(3)} s, seen whole by conntrack): request ${conn.requestBytes} B, response ${conn.responseBytes} B`;
   switch (c) {
     case "bulk-transfer":
       return `steady one-way transfer: active ${pct(f.dutyCycle)} of the time, ${pct(f.asymmetry)} one way, ${(f.meanRateBps / 1e6).toFixed(1)} Mbit/s`;

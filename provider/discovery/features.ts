@@ -79,6 +79,8 @@ export function flowFeatures(
     meanSegmentReceived: segsIn ? bytesReceived / segsIn : 0,
     asymmetry: total > 0 ? Math.max(bytesSent, bytesReceived) / total : 0.5,
     retransRatio: bytesSent > 0 ? f.retransBytes / bytesSent : 0,
+    observedBy: "ss",
+    shortLived: false,
     ...(f.rttMs !== undefined && { rttMs: f.rttMs }),
     ...(f.pmtu !== undefined && { pmtu: f.pmtu }),
     ...(f.process !== undefined && { process: f.process }),

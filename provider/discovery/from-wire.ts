@@ -16,7 +16,7 @@ export interface AgentDiscovery extends Recommendations {
     bytesSent: number;
     bytesReceived: number;
   }[];
-  summary: { classes: ClassSummary[]; dominantClass?: AppClass };
+  summary: { classes: ClassSummary[]; dominantClass?: AppClass; coverage: string[] };
   recommendations: Recommendation[];
   note?: string;
 }
@@ -42,6 +42,7 @@ export function fromDiscoverResponse(r: DiscoverResponse__Output): AgentDiscover
         byteShare: c.byte_share,
       })),
       ...(r.dominant_class && { dominantClass: r.dominant_class as AppClass }),
+      coverage: r.coverage,
     },
     recommendations: r.recommendations.flatMap((x) => {
       const p = personaFromWire(x.persona, "recommendation");
@@ -52,6 +53,15 @@ export function fromDiscoverResponse(r: DiscoverResponse__Output): AgentDiscover
               persona: p.value,
               flowCount: x.flow_count,
               reason: x.reason,
+              scope: x.scope.map((e) => ({
+                direction: e.direction === "inbound" ? ("inbound" as const) : ("outbound" as const),
+                protocol: e.protocol === "udp" ? ("udp" as const) : ("tcp" as const),
+                ...(e.address && { address: e.address }),
+                port: e.port,
+                flows: e.flows,
+                bytes: Number(e.bytes),
+              })),
+              covers: x.covers,
             },
           ]
         : [];

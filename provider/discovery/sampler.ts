@@ -1,9 +1,11 @@
 // Flow sampling: `ss -tinpH` every few hundred milliseconds over a window (inside a network namespace when
-// asked), plus the interfaces' byte counters at both ends, turned into one series per TCP flow.
+// asked), plus the interfaces' byte counters at both ends, turned into one series per TCP flow; and, beside
+// it, connection tracking (conntrack.ts) for every connection's whole life, short ones and UDP included.
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { run } from "../util/exec";
 import { parseListening, parseSsTcpInfo, type TcpFlow } from "../util/ss";
+import { watchConntrack, type ConnRecord, type ConntrackWatch } from "./conntrack";
 import type { FlowSeries, SocketSample } from "./types";
 
 export interface SampleOptions {
@@ -12,6 +14,8 @@ export interface SampleOptions {
   sampleEveryMs: number;
   /** Stops the sampling before the next sample (rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Watch connection tracking too (default true; ss alone when false or unavailable). */
+  conntrack?: boolean;
 }
 
 export interface SampleWindow {
@@ -20,6 +24,14 @@ export interface SampleWindow {
   times: number[];
   listening: Set<number>;
   interfaceBytes: number;
+  /** Every connection conntrack saw in the window (empty when it was not used). */
+  connections: ConnRecord[];
+  /** Why conntrack was not used, when it was not. */
+  conntrackNote?: string;
+  /** UDP ports bound without a peer (`ss -ulnH`): a UDP flow to one of them is inbound. */
+  udpListening: Set<number>;
+  /** Window length in seconds. */
+  seconds: number;
 }
 
 /** rx + tx bytes of every interface except loopback, from `ip -s -j link`. */
@@ -72,6 +84,18 @@ async function listening(netns?: string): Promise<Set<number>> {
   return parseListening((await run(["ss", "-tlnH"], { netns })).stdout);
 }
 
+/** Local ports of unconnected UDP sockets (`ss -ulnH`). */
+export function parseUdpListening(text: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of text.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] !== "UNCONN" || cols.length < 4) continue;
+    const port = Number(/:(\d+)$/.exec(cols[3])?.[1]);
+    if (Number.isInteger(port) && port > 0) ports.add(port);
+  }
+  return ports;
+}
+
 function newSeries(s: SocketSample, index: number, n: number, preexisting: boolean): FlowSeries {
   return {
     key: {
@@ -99,47 +123,72 @@ export async function sampleFlows(opts: SampleOptions): Promise<SampleWindow> {
   const n = Math.max(2, Math.round(opts.windowMs / opts.sampleEveryMs) + 1);
   const listen = await listening(opts.netns);
   const ifStart = await interfaceBytes(opts.netns);
+  const t0 = Date.now();
+  const ct: ConntrackWatch =
+    opts.conntrack === false
+      ? { unavailable: "conntrack not asked for", poll: async () => undefined, finish: async () => [] }
+      : await watchConntrack(opts.netns, t0);
   const series = new Map<string, FlowSeries>();
   const previous = new Map<string, SocketSample>();
   const times: number[] = [];
-  const t0 = Date.now();
-  for (let i = 0; i < n; i++) {
-    const due = t0 + i * opts.sampleEveryMs;
-    if (due > Date.now()) await sleep(due - Date.now(), undefined, { signal: opts.signal });
-    opts.signal?.throwIfAborted();
-    const sockets = parseSs((await run(["ss", "-tinpH"], { netns: opts.netns })).stdout);
-    times.push((Date.now() - t0) / 1000);
-    for (const s of sockets) {
-      if (s.localAddress === s.remoteAddress || s.localAddress.startsWith("127.")) continue;
-      const id = flowId(s);
-      let f = series.get(id);
-      const prev = previous.get(id);
-      if (!f) {
-        f = newSeries(s, i, n, i === 0);
-        series.set(id, f);
+  let nextPoll = 1000;
+  let polling: Promise<void> | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      const due = t0 + i * opts.sampleEveryMs;
+      if (due > Date.now()) await sleep(due - Date.now(), undefined, { signal: opts.signal });
+      opts.signal?.throwIfAborted();
+      if (!ct.unavailable && !polling && Date.now() - t0 >= nextPoll) {
+        // Counters of every tracked connection about once a second: the rhythm of UDP streams.
+        nextPoll += 1000;
+        polling = ct.poll((Date.now() - t0) / 1000).finally(() => (polling = undefined));
       }
-      // The first sighting of a flow that opened inside the window counts all its bytes so far.
-      const base = prev ?? (f.preexisting ? s : undefined);
-      f.sent[i] = Math.max(0, s.bytesSent - (base?.bytesSent ?? 0));
-      f.received[i] = Math.max(0, s.bytesReceived - (base?.bytesReceived ?? 0));
-      f.segsOut[i] = Math.max(0, s.dataSegsOut - (base?.dataSegsOut ?? 0));
-      f.segsIn[i] = Math.max(0, s.dataSegsIn - (base?.dataSegsIn ?? 0));
-      f.retransBytes += Math.max(0, s.bytesRetrans - (base?.bytesRetrans ?? 0));
-      f.last = i;
-      f.process ??= s.process;
-      f.pid ??= s.pid;
-      if (s.rttMs !== undefined) f.rttMs = s.rttMs;
-      if (s.pmtu !== undefined) f.pmtu = s.pmtu;
-      previous.set(id, s);
+      const sockets = parseSs((await run(["ss", "-tinpH"], { netns: opts.netns })).stdout);
+      times.push((Date.now() - t0) / 1000);
+      for (const s of sockets) {
+        if (s.localAddress === s.remoteAddress || s.localAddress.startsWith("127.")) continue;
+        const id = flowId(s);
+        let f = series.get(id);
+        const prev = previous.get(id);
+        if (!f) {
+          f = newSeries(s, i, n, i === 0);
+          series.set(id, f);
+        }
+        // The first sighting of a flow that opened inside the window counts all its bytes so far.
+        const base = prev ?? (f.preexisting ? s : undefined);
+        f.sent[i] = Math.max(0, s.bytesSent - (base?.bytesSent ?? 0));
+        f.received[i] = Math.max(0, s.bytesReceived - (base?.bytesReceived ?? 0));
+        f.segsOut[i] = Math.max(0, s.dataSegsOut - (base?.dataSegsOut ?? 0));
+        f.segsIn[i] = Math.max(0, s.dataSegsIn - (base?.dataSegsIn ?? 0));
+        f.retransBytes += Math.max(0, s.bytesRetrans - (base?.bytesRetrans ?? 0));
+        f.last = i;
+        f.process ??= s.process;
+        f.pid ??= s.pid;
+        if (s.rttMs !== undefined) f.rttMs = s.rttMs;
+        if (s.pmtu !== undefined) f.pmtu = s.pmtu;
+        previous.set(id, s);
+      }
+      for (const id of [...previous.keys()]) if (series.get(id)?.last !== i) previous.delete(id);
     }
-    for (const id of [...previous.keys()]) if (series.get(id)?.last !== i) previous.delete(id);
+  } catch (err) {
+    await polling?.catch(() => undefined);
+    await ct.finish(0).catch(() => undefined);
+    throw err;
   }
+  await polling;
+  const seconds = (Date.now() - t0) / 1000;
+  const connections = await ct.finish(seconds);
   for (const p of await listening(opts.netns)) listen.add(p);
+  const udpListening = parseUdpListening((await run(["ss", "-ulnH"], { netns: opts.netns })).stdout);
   const ifEnd = await interfaceBytes(opts.netns);
   return {
     flows: [...series.values()],
     times,
     listening: listen,
     interfaceBytes: Math.max(0, ifEnd - ifStart),
+    connections,
+    ...(ct.unavailable && { conntrackNote: ct.unavailable }),
+    udpListening,
+    seconds,
   };
 }

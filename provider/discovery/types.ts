@@ -31,7 +31,7 @@ export interface SocketSample {
 }
 
 export interface FlowKey {
-  protocol: "tcp";
+  protocol: "tcp" | "udp";
   localAddress: string;
   localPort: number;
   remoteAddress: string;
@@ -89,6 +89,41 @@ export interface FlowFeatures {
   rttMs?: number;
   pmtu?: number;
   process?: string;
+  pid?: number;
+  /** Where the flow was seen: ss samples (rhythm), conntrack (whole life), or both. */
+  observedBy: "ss" | "conntrack" | "both";
+  /** Seen by ss in fewer than SHORT_SIGHTINGS samples (or never): judged on its whole-life totals. */
+  shortLived: boolean;
+  /** Whole life from conntrack, oriented client (initiator) -> server; payload estimated from IP bytes. */
+  connection?: ConnectionFeatures;
+}
+
+export interface ConnectionFeatures {
+  initiatedHere: boolean;
+  /** Seconds from the first to the last packet seen (or the window's end while open). */
+  lifetimeSeconds: number;
+  /** Opened and closed inside the window. */
+  whole: boolean;
+  /** Payload bytes and IP packets from the initiator (request) and to it (response). */
+  requestBytes: number;
+  responseBytes: number;
+  requestPackets: number;
+  responsePackets: number;
+  /** Start in seconds since the window started. */
+  start: number;
+}
+
+/** What ties flows into one application session: the owning process on this host (pid) and the peer service. */
+export interface SessionSummary {
+  id: string;
+  /** How the flows were tied, in words: "pid 1234 (ssh) to 10.0.0.2:22", "client 10.0.0.3 of port 5432". */
+  tie: string;
+  pid?: number;
+  process?: string;
+  flows: number;
+  bytes: number;
+  applicationClass: AppClass;
+  confidence: number;
 }
 
 export interface ClassifiedFlow {
@@ -98,6 +133,8 @@ export interface ClassifiedFlow {
   confidence: number;
   /** The rule that decided, in words. */
   why: string;
+  /** The application session the flow belongs to (SessionSummary.id). */
+  session?: string;
 }
 
 export interface ClassSummary {
@@ -119,6 +156,22 @@ export interface DiscoverySummary {
   interfaceBytes: number;
   classes: ClassSummary[];
   dominantClass?: AppClass;
+  /** Connections conntrack saw in the window (0 when it was not used) and why not, when not. */
+  connectionsTracked: number;
+  conntrackNote?: string;
+  /** Which persona covers what, one line per class. */
+  coverage: string[];
+}
+
+/** Where a class's flows go: the peer service (outbound) or the host's own service port (inbound). */
+export interface ScopeEntry {
+  direction: "inbound" | "outbound";
+  protocol: "tcp" | "udp";
+  /** The peer's address for outbound flows; absent for inbound ones (any client). */
+  address?: string;
+  port: number;
+  flows: number;
+  bytes: number;
 }
 
 export interface Recommendation {
@@ -126,10 +179,16 @@ export interface Recommendation {
   persona: Persona;
   flowCount: number;
   reason: string;
+  /** The flows this persona is for (ports / destinations), most bytes first. */
+  scope: ScopeEntry[];
+  /** The scope in words: "outbound tcp to 10.0.0.2:5432 (3 flows), inbound tcp port 22 (1 flow)". */
+  covers: string;
 }
 
 export interface DiscoveryResult {
   flows: ClassifiedFlow[];
+  /** Application sessions (flows tied by process and peer service), most bytes first. */
+  sessions: SessionSummary[];
   summary: DiscoverySummary;
   recommendations: Recommendation[];
   /** Set when there is nothing to classify; says so instead of guessing. */

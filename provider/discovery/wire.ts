@@ -25,12 +25,24 @@ export function toDiscoverResponse(r: DiscoveryResult): DiscoverResponse {
       },
       application_class: c.applicationClass,
       confidence: c.confidence,
+      session: c.session ?? "",
+      observed_by: c.features.observedBy,
+      short_lived: c.features.shortLived,
     })),
     recommendations: r.recommendations.map((x) => ({
       application_class: x.applicationClass,
       persona: personaToWire(x.persona),
       flow_count: x.flowCount,
       reason: x.reason,
+      scope: x.scope.map((e) => ({
+        direction: e.direction,
+        protocol: e.protocol,
+        address: e.address ?? "",
+        port: e.port,
+        flows: e.flows,
+        bytes: String(e.bytes),
+      })),
+      covers: x.covers,
     })),
     note: r.note ?? "",
     classes: r.summary.classes.map((c) => ({
@@ -40,5 +52,16 @@ export function toDiscoverResponse(r: DiscoveryResult): DiscoverResponse {
       byte_share: c.byteShare,
     })),
     dominant_class: r.summary.dominantClass ?? "",
+    sessions: r.sessions.map((x) => ({
+      id: x.id,
+      tie: x.tie,
+      pid: x.pid ?? 0,
+      process: x.process ?? "",
+      flows: x.flows,
+      bytes: String(x.bytes),
+      application_class: x.applicationClass,
+      confidence: x.confidence,
+    })),
+    coverage: r.summary.coverage,
   };
 }

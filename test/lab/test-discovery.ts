@@ -80,6 +80,9 @@ describe("discovery: parsing and rules", () => {
     const window = {
       times: [0, 0.2, 0.4, 0.6],
       listening: new Set<number>(),
+      udpListening: new Set<number>(),
+      connections: [],
+      seconds: 0.6,
       interfaceBytes: 3_000_000,
       flows: [
         {

@@ -5,6 +5,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { AbortSessionRequest as _netpersona_agent_v1_AbortSessionRequest, AbortSessionRequest__Output as _netpersona_agent_v1_AbortSessionRequest__Output } from './netpersona/agent/v1/AbortSessionRequest';
 import type { AgentClient as _netpersona_agent_v1_AgentClient, AgentDefinition as _netpersona_agent_v1_AgentDefinition } from './netpersona/agent/v1/Agent';
 import type { AgentRuntime as _netpersona_agent_v1_AgentRuntime, AgentRuntime__Output as _netpersona_agent_v1_AgentRuntime__Output } from './netpersona/agent/v1/AgentRuntime';
+import type { AppSession as _netpersona_agent_v1_AppSession, AppSession__Output as _netpersona_agent_v1_AppSession__Output } from './netpersona/agent/v1/AppSession';
 import type { ApplyPersonaRequest as _netpersona_agent_v1_ApplyPersonaRequest, ApplyPersonaRequest__Output as _netpersona_agent_v1_ApplyPersonaRequest__Output } from './netpersona/agent/v1/ApplyPersonaRequest';
 import type { ApplyPersonaResponse as _netpersona_agent_v1_ApplyPersonaResponse, ApplyPersonaResponse__Output as _netpersona_agent_v1_ApplyPersonaResponse__Output } from './netpersona/agent/v1/ApplyPersonaResponse';
 import type { ClassSummary as _netpersona_agent_v1_ClassSummary, ClassSummary__Output as _netpersona_agent_v1_ClassSummary__Output } from './netpersona/agent/v1/ClassSummary';
@@ -50,6 +51,7 @@ import type { RollbackApplyResponse as _netpersona_agent_v1_RollbackApplyRespons
 import type { RouteHint as _netpersona_agent_v1_RouteHint, RouteHint__Output as _netpersona_agent_v1_RouteHint__Output } from './netpersona/agent/v1/RouteHint';
 import type { Routes as _netpersona_agent_v1_Routes, Routes__Output as _netpersona_agent_v1_Routes__Output } from './netpersona/agent/v1/Routes';
 import type { RttStats as _netpersona_agent_v1_RttStats, RttStats__Output as _netpersona_agent_v1_RttStats__Output } from './netpersona/agent/v1/RttStats';
+import type { ScopeEntry as _netpersona_agent_v1_ScopeEntry, ScopeEntry__Output as _netpersona_agent_v1_ScopeEntry__Output } from './netpersona/agent/v1/ScopeEntry';
 import type { Session as _netpersona_agent_v1_Session, Session__Output as _netpersona_agent_v1_Session__Output } from './netpersona/agent/v1/Session';
 import type { SessionEvent as _netpersona_agent_v1_SessionEvent, SessionEvent__Output as _netpersona_agent_v1_SessionEvent__Output } from './netpersona/agent/v1/SessionEvent';
 import type { SessionPolicy as _netpersona_agent_v1_SessionPolicy, SessionPolicy__Output as _netpersona_agent_v1_SessionPolicy__Output } from './netpersona/agent/v1/SessionPolicy';
@@ -69,6 +71,7 @@ export interface ProtoGrpcType {
         AbortSessionRequest: MessageTypeDefinition<_netpersona_agent_v1_AbortSessionRequest, _netpersona_agent_v1_AbortSessionRequest__Output>
         Agent: SubtypeConstructor<typeof grpc.Client, _netpersona_agent_v1_AgentClient> & { service: _netpersona_agent_v1_AgentDefinition }
         AgentRuntime: MessageTypeDefinition<_netpersona_agent_v1_AgentRuntime, _netpersona_agent_v1_AgentRuntime__Output>
+        AppSession: MessageTypeDefinition<_netpersona_agent_v1_AppSession, _netpersona_agent_v1_AppSession__Output>
         ApplyPersonaRequest: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaRequest, _netpersona_agent_v1_ApplyPersonaRequest__Output>
         ApplyPersonaResponse: MessageTypeDefinition<_netpersona_agent_v1_ApplyPersonaResponse, _netpersona_agent_v1_ApplyPersonaResponse__Output>
         ClassSummary: MessageTypeDefinition<_netpersona_agent_v1_ClassSummary, _netpersona_agent_v1_ClassSummary__Output>
@@ -114,6 +117,7 @@ export interface ProtoGrpcType {
         RouteHint: MessageTypeDefinition<_netpersona_agent_v1_RouteHint, _netpersona_agent_v1_RouteHint__Output>
         Routes: MessageTypeDefinition<_netpersona_agent_v1_Routes, _netpersona_agent_v1_Routes__Output>
         RttStats: MessageTypeDefinition<_netpersona_agent_v1_RttStats, _netpersona_agent_v1_RttStats__Output>
+        ScopeEntry: MessageTypeDefinition<_netpersona_agent_v1_ScopeEntry, _netpersona_agent_v1_ScopeEntry__Output>
         Session: MessageTypeDefinition<_netpersona_agent_v1_Session, _netpersona_agent_v1_Session__Output>
         SessionEvent: MessageTypeDefinition<_netpersona_agent_v1_SessionEvent, _netpersona_agent_v1_SessionEvent__Output>
         SessionPolicy: MessageTypeDefinition<_netpersona_agent_v1_SessionPolicy, _netpersona_agent_v1_SessionPolicy__Output>

@@ -12,9 +12,18 @@ export interface ClassifiedFlow {
    */
   'application_class'?: (string);
   /**
-   * 0..1.
+   * 0..1, calibrated (docs/discovery.md, "Calibration").
    */
   'confidence'?: (number | string);
+  /**
+   * The application session the flow belongs to (AppSession.id): same process and peer service.
+   */
+  'session'?: (string);
+  /**
+   * Where it was seen: "ss", "conntrack" or "both"; short-lived flows are judged on whole-life totals.
+   */
+  'observed_by'?: (string);
+  'short_lived'?: (boolean);
 }
 
 export interface ClassifiedFlow__Output {
@@ -25,7 +34,16 @@ export interface ClassifiedFlow__Output {
    */
   'application_class': (string);
   /**
-   * 0..1.
+   * 0..1, calibrated (docs/discovery.md, "Calibration").
    */
   'confidence': (number);
+  /**
+   * The application session the flow belongs to (AppSession.id): same process and peer service.
+   */
+  'session': (string);
+  /**
+   * Where it was seen: "ss", "conntrack" or "both"; short-lived flows are judged on whole-life totals.
+   */
+  'observed_by': (string);
+  'short_lived': (boolean);
 }

@@ -4,6 +4,7 @@
 import type { ClassifiedFlow as _netpersona_agent_v1_ClassifiedFlow, ClassifiedFlow__Output as _netpersona_agent_v1_ClassifiedFlow__Output } from '../../../netpersona/agent/v1/ClassifiedFlow';
 import type { Recommendation as _netpersona_agent_v1_Recommendation, Recommendation__Output as _netpersona_agent_v1_Recommendation__Output } from '../../../netpersona/agent/v1/Recommendation';
 import type { ClassSummary as _netpersona_agent_v1_ClassSummary, ClassSummary__Output as _netpersona_agent_v1_ClassSummary__Output } from '../../../netpersona/agent/v1/ClassSummary';
+import type { AppSession as _netpersona_agent_v1_AppSession, AppSession__Output as _netpersona_agent_v1_AppSession__Output } from '../../../netpersona/agent/v1/AppSession';
 
 export interface DiscoverResponse {
   'flows'?: (_netpersona_agent_v1_ClassifiedFlow)[];
@@ -17,6 +18,11 @@ export interface DiscoverResponse {
    * The class that moved the most bytes, empty when none.
    */
   'dominant_class'?: (string);
+  'sessions'?: (_netpersona_agent_v1_AppSession)[];
+  /**
+   * Which persona covers what, one line per class.
+   */
+  'coverage'?: (string)[];
 }
 
 export interface DiscoverResponse__Output {
@@ -31,4 +37,9 @@ export interface DiscoverResponse__Output {
    * The class that moved the most bytes, empty when none.
    */
   'dominant_class': (string);
+  'sessions': (_netpersona_agent_v1_AppSession__Output)[];
+  /**
+   * Which persona covers what, one line per class.
+   */
+  'coverage': (string)[];
 }

@@ -2,12 +2,18 @@
 // Original file: proto/netpersona/agent/v1/discover.proto
 
 import type { Persona as _netpersona_agent_v1_Persona, Persona__Output as _netpersona_agent_v1_Persona__Output } from '../../../netpersona/agent/v1/Persona';
+import type { ScopeEntry as _netpersona_agent_v1_ScopeEntry, ScopeEntry__Output as _netpersona_agent_v1_ScopeEntry__Output } from '../../../netpersona/agent/v1/ScopeEntry';
 
 export interface Recommendation {
   'application_class'?: (string);
   'persona'?: (_netpersona_agent_v1_Persona | null);
   'flow_count'?: (number);
   'reason'?: (string);
+  /**
+   * The flows this persona is for, most bytes first, and the same in words.
+   */
+  'scope'?: (_netpersona_agent_v1_ScopeEntry)[];
+  'covers'?: (string);
 }
 
 export interface Recommendation__Output {
@@ -15,4 +21,9 @@ export interface Recommendation__Output {
   'persona': (_netpersona_agent_v1_Persona__Output | null);
   'flow_count': (number);
   'reason': (string);
+  /**
+   * The flows this persona is for, most bytes first, and the same in words.
+   */
+  'scope': (_netpersona_agent_v1_ScopeEntry__Output)[];
+  'covers': (string);
 }
