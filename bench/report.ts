@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 import type { BenchResults, Figure } from "./stats";
 
-const ORDER = ["disruption", "convergence", "fleet", "footprint", "apply", "peers", "soak"];
+const ORDER = ["disruption", "blast", "convergence", "fleet", "footprint", "apply", "peers", "soak"];
 
 function num(v: number): string {
   if (!Number.isFinite(v)) return "n/a";
@@ -55,6 +55,7 @@ export function renderMarkdown(r: BenchResults): string {
     const settings = Object.entries(p.settings).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
     if (settings.length) out.push(`Settings: ${settings.join(", ")}.`, "");
     out.push(...table(p.figures), "");
+    if (p.tables?.length) out.push(...p.tables, "");
     for (const n of p.notes) out.push(`- ${n}`);
     out.push("");
   }

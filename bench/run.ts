@@ -11,6 +11,7 @@ import { Command, InvalidArgumentError } from "commander";
 
 import { run } from "../provider/util/exec";
 import { benchApplyLatency } from "./apply-latency";
+import { benchBlastRadius } from "./blast-radius";
 import { benchConvergence } from "./convergence";
 import { benchDisruption } from "./disruption";
 import { benchFleet } from "./fleet";
@@ -24,6 +25,7 @@ import { elapsedMs, type BenchResults, type PartResult } from "./stats";
 const PARTS: Record<string, (o: PartOptions) => Promise<PartResult>> = {
   apply: benchApplyLatency,
   disruption: benchDisruption,
+  blast: benchBlastRadius,
   convergence: benchConvergence,
   fleet: benchFleet,
   footprint: benchFootprint,

@@ -28,6 +28,8 @@ export interface PartResult {
   /** Sizes and settings the part ran with (durations, rates, N, repeats). */
   settings: Record<string, unknown>;
   figures: Figure[];
+  /** Extra Markdown tables shown under the figures (e.g. medians with ranges per case). */
+  tables?: string[];
   /** What the figures mean here and what a reader must know (method, limits, honest caveats). */
   notes: string[];
   /** Per-run details (for a reader who wants to check the figures). */

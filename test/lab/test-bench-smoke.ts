@@ -1,6 +1,7 @@
 // `make bench` must not rot: a smoke run (`node dist/bench/run.js --smoke`: N = 2 hosts, 1 repeat, short flows)
 // of every part into a temp dir, then the results file must hold every part with real numbers, and
 // RESULTS.md every part's table. Benchmarks are not tests: nothing here asserts a time or a target.
+// NETPERSONA_BENCH_SMOKE_ONLY=blast,... runs and checks only those parts (one part's smoke on a shared machine).
 import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -9,7 +10,9 @@ import path from "node:path";
 import type { BenchResults } from "../../bench/stats";
 import { run } from "../../provider/util/exec";
 
-const PARTS = ["apply", "disruption", "convergence", "fleet", "footprint", "soak", "peers"];
+const ALL_PARTS = ["apply", "disruption", "blast", "convergence", "fleet", "footprint", "soak", "peers"];
+const ONLY = process.env.NETPERSONA_BENCH_SMOKE_ONLY?.split(",").filter(Boolean);
+const PARTS = ONLY ?? ALL_PARTS;
 
 describe("make bench, smoke run (tiny sizes)", function () {
   let dir: string;
@@ -19,7 +22,8 @@ describe("make bench, smoke run (tiny sizes)", function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "np-bench-smoke-"));
     const runJs = path.join(__dirname, "..", "..", "bench", "run.js");
-    await run([process.execPath, runJs, "--smoke", "--out", dir], { timeoutMs: 700_000 });
+    const only = ONLY ? ["--only", ONLY.join(",")] : [];
+    await run([process.execPath, runJs, "--smoke", ...only, "--out", dir], { timeoutMs: 800_000 });
     results = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8")) as BenchResults;
     markdown = readFileSync(path.join(dir, "RESULTS.md"), "utf8");
   });
@@ -50,7 +54,36 @@ describe("make bench, smoke run (tiny sizes)", function () {
     }
   });
 
-  it("measured what each part is about", () => {
+  (PARTS.includes("blast") ? it : it.skip)("blast radius: both modes of each case, with real traffic", () => {
+    const ids = results.parts.blast.figures.filter((f) => f.n >= 1).map((f) => f.id);
+    for (const c of ["gw-control", "gw-loss30"])
+      for (const m of ["a", "b"])
+        for (const k of ["failed", "impaired", "affected", "healthy"])
+          assert.ok(ids.includes(`${c}.${m}.${k}`));
+    const ratios = results.parts.blast.figures.filter((f) => f.id.startsWith("gw-loss30.ratio."));
+    assert.deepEqual(
+      ratios.map((f) => [f.id, f.target?.value]),
+      [
+        ["gw-loss30.ratio.failed", 0.2],
+        ["gw-loss30.ratio.impaired", 0.2],
+      ],
+    );
+    // Every run saw real traffic: requests in the window and every long flow measured.
+    const runs = results.parts.blast.runs as {
+      case: string;
+      mode: string;
+      requests: number;
+      flows: number;
+    }[];
+    assert.deepEqual(
+      runs.map((r) => `${r.case} ${r.mode}`),
+      ["gw-control all-at-once", "gw-control blended", "gw-loss30 all-at-once", "gw-loss30 blended"],
+    );
+    for (const r of runs) assert.ok(r.requests > 0 && r.flows === 4, JSON.stringify(r));
+    assert.match(markdown, /\| case \| mode \| failed requests \| flow-s below ½ baseline \|/);
+  });
+
+  (ONLY ? it.skip : it)("measured what each part is about", () => {
     const ids = (p: string) => results.parts[p].figures.filter((f) => f.n >= 1).map((f) => f.id);
     for (const id of ["dip.a", "dip.b", "retrans.a", "p99.b", "failed.b"])
       assert.ok(ids("disruption").includes(id), id);
