@@ -15,9 +15,10 @@ export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING := true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
-system-deps: ## Debian packages: openssh-server, iproute2, nftables, iperf3, postgresql (idempotent)
+system-deps: ## Debian packages: openssh-server, iproute2, nftables, iperf3, postgresql, prometheus, netplan (idempotent)
 	@bash scripts/system-deps.sh
 	@bash scripts/discovery-deps.sh
+	@bash scripts/integration-deps.sh
 
 node_modules/.installed: package.json package-lock.json
 	@# --ignore-scripts: no dependency needs an install script, and our own `prepare` (the build a git

@@ -45,6 +45,17 @@ export interface AgentArgs {
   nodePath?: pulumi.Input<string>;
   /** The agent's UDP echo responder, which peers probe for RTT and loss. */
   echo?: pulumi.Input<AgentEchoArgs>;
+  /** Serve the agent's measurements to Prometheus over HTTPS (`--metrics-listen`); absent: off. Scrapers
+   *  present a certificate of the monitoring role (`netpersona monitoring-cert`). */
+  metrics?: pulumi.Input<AgentMetricsArgs>;
+}
+
+/** The agent's Prometheus endpoint (docs/monitoring.md). A change restarts the agent in place. */
+export interface AgentMetricsArgs {
+  /** TCP port (default 9447). */
+  port?: pulumi.Input<number>;
+  /** Address it listens on (default: the agent's listen address). */
+  address?: pulumi.Input<string>;
 }
 
 /** Where the agent's echo responder listens and whom it answers besides its session peers and the peers it
@@ -78,6 +89,8 @@ export class Agent extends pulumi.dynamic.Resource {
   declare public readonly interfaces: pulumi.Output<InterfaceInfo[]>;
   /** The persona the kernel had when the agent was installed or updated (PersonaAttachment.live has it now). */
   declare public readonly livePersona: pulumi.Output<PersonaDefinition | null>;
+  /** `https://HOST:PORT/metrics` when `metrics` is set, else null. */
+  declare public readonly metricsUrl: pulumi.Output<string | null>;
   /** Whether the daemon answered at the last install, update or refresh. */
   declare public readonly running: pulumi.Output<boolean>;
   /**
@@ -111,6 +124,7 @@ export class Agent extends pulumi.dynamic.Resource {
         interfaces: undefined,
         livePersona: undefined,
         agentCertPem: undefined,
+        metricsUrl: undefined,
         running: undefined,
       },
       { ...opts, additionalSecretOutputs: ["connection", "caKeyPem", "clientKeyPem"] },

@@ -9,9 +9,10 @@ import { listenHostOf, startSessionParts } from "./session/parts";
 import type { NetpersonaHostController } from "./host/controller";
 import type { SafeApplyConfig } from "./persona/probes";
 import { createAgentServer, type AgentServer } from "./server";
-import type { DiscoverySource } from "./session/handlers";
+import type { DiscoverySource, MetricsSource } from "./session/handlers";
 import { serverCredentials, type TlsMaterial } from "./rpc/tls";
 import { StateStore } from "./state";
+import { hostName } from "./info";
 import { AGENT_VERSION } from "./version";
 
 export interface DaemonOptions {
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   echoAddress?: string;
   /** Addresses/CIDR prefixes (comma-separated) the responder answers besides session peers (default none). */
   echoAllow?: string;
+  /** host:port (or [v6]:port) of the HTTPS metrics endpoint for Prometheus; absent: no endpoint. */
+  metricsListen?: string;
 }
 
 /** Checks `host:port` / `[v6]:port` and returns it unchanged. */
@@ -100,6 +103,9 @@ export async function startDaemon(
     echoAllow: o.echoAllow,
     log: logLine,
   });
+  const metricsListen = o.metricsListen === undefined ? undefined : checkListenAddress(o.metricsListen);
+  const exporter = metricsListen ? await import("./exporter") : undefined;
+  const peers = exporter ? new exporter.PeerBook() : undefined;
   const agent = await createAgentServer({
     host,
     store,
@@ -107,13 +113,42 @@ export async function startDaemon(
     log: logLine,
     safeApply,
     sessionRunner: parts.sessionRunner,
-    metrics: parts.metrics,
+    metrics: peers ? notingSamples(parts.metrics, peers) : parts.metrics,
     discovery: discoverySource,
   });
   const port = await agent.listen(listen, serverCredentials(tls));
   agent.sessions.resumeAll(parts.sessionRunner, logLine); // sessions a stop or kill -9 interrupted
   const shown = listen.replace(/:\d+$/, `:${port}`);
   logLine(`netpersona-agent ${AGENT_VERSION} listening on ${shown} (mTLS), state in ${o.stateDir}`);
+  let closeMetrics = async () => {};
+  if (exporter && peers && metricsListen) {
+    const reg = exporter.createAgentRegistry({
+      version: AGENT_VERSION,
+      hostname: hostName(),
+      state: () => store.get(),
+      observeEvents: (cb) => agent.sessions.observe(cb),
+      watchState: (cb) => store.watch(cb),
+      peers,
+      interfaces: exporter.readInterfaces,
+    });
+    const m = await exporter
+      .startMetricsServer({
+        host: listenHostOf(metricsListen),
+        port: Number(/:(\d+)$/.exec(metricsListen)?.[1]),
+        tls,
+        registry: reg.registry,
+        log: logLine,
+      })
+      .catch((err: Error) => {
+        throw new Error(`--metrics-listen ${metricsListen}: ${err.message}`, { cause: err });
+      });
+    closeMetrics = async () => {
+      reg.close();
+      await m.close();
+    };
+    const where = metricsListen.replace(/:\d+$/, `:${m.port}`);
+    logLine(`metrics on https://${where}/metrics (client certificates of the monitoring or provider role)`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -121,10 +156,22 @@ export async function startDaemon(
     logLine(`${signal}: stopping`);
     agent
       .close()
+      .then(() => closeMetrics())
       .then(() => parts.close())
       .then(() => process.exit(0));
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   return { agent, port };
+}
+
+/** The metrics source, keeping each sample's peers for the exporter. */
+function notingSamples(source: MetricsSource, peers: import("./exporter").PeerBook): MetricsSource {
+  return {
+    async sample(p, probesPerSample, signal) {
+      const s = await source.sample(p, probesPerSample, signal);
+      peers.noteSample(s);
+      return s;
+    },
+  };
 }

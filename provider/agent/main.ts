@@ -2,6 +2,7 @@
 //   node netpersona-agent.js --listen ADDR:PORT --state-dir DIR --ca FILE --cert FILE --key FILE
 //                            [--netns-resolv-conf PATH] [--probe-dns-name NAME] [--probe-timeout-ms N]
 //                            [--echo-port N] [--echo-address IP] [--echo-allow CIDR,...]
+//                            [--metrics-listen ADDR:PORT]
 // Run it inside the host's network namespace; it manages the namespace it runs in.
 // The same file is the rollback watchdog of safe apply: `node netpersona-agent.js --safe-apply-watchdog DIR ID`
 // (the agent starts it, detached, for every apply; the bundle has no separate watchdog-main.js).
@@ -24,6 +25,7 @@ interface Flags {
   echoPort: number;
   echoAddress?: string;
   echoAllow: string;
+  metricsListen?: string;
 }
 
 function echoPort(v: string): number {
@@ -77,6 +79,10 @@ async function main(argv: string[]): Promise<void> {
       "addresses/prefixes whose echo probes are answered besides session peers and peers this agent probes",
       "",
     )
+    .option(
+      "--metrics-listen <addr:port>",
+      "serve Prometheus metrics over HTTPS (client certificates of the monitoring or provider role) on this address; default: off",
+    )
     .exitOverride();
   program.parse(argv, { from: "node" });
   const f = program.opts<Flags>();
@@ -94,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
       echoPort: f.echoPort,
       echoAddress: f.echoAddress,
       echoAllow: f.echoAllow,
+      metricsListen: f.metricsListen,
     },
     host,
     {

@@ -48,6 +48,7 @@ function emptyState(): AgentState {
 export class StateStore {
   private state: AgentState;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly watchers = new Set<(state: Readonly<AgentState>) => void>();
 
   private constructor(
     readonly dir: string,
@@ -91,6 +92,12 @@ export class StateStore {
     return this.state;
   }
 
+  /** Calls `onChange` with the state after every written change until the returned function is called. */
+  watch(onChange: (state: Readonly<AgentState>) => void): () => void {
+    this.watchers.add(onChange);
+    return () => void this.watchers.delete(onChange);
+  }
+
   /** Applies `change` to a copy, writes the copy to disk, then makes it current. Calls run one at a time. */
   update(change: (draft: AgentState) => void): Promise<Readonly<AgentState>> {
     const next = this.queue.then(async () => {
@@ -98,6 +105,7 @@ export class StateStore {
       change(draft);
       await writeFileAtomic(join(this.dir, STATE_FILE), `${JSON.stringify(draft, null, 2)}\n`, 0o600);
       this.state = draft;
+      for (const w of this.watchers) w(draft);
       return draft;
     });
     this.queue = next.catch(() => undefined);

@@ -22,6 +22,8 @@ export interface InstallSpec {
   echoAddress?: string;
   /** Addresses and CIDR prefixes whose echo probes the agent answers besides its peers (`--echo-allow`). */
   echoAllow?: string[];
+  /** ADDR:PORT of the HTTPS metrics endpoint (`--metrics-listen`); absent: no endpoint. */
+  metricsListen?: string;
   serviceManager: "systemd" | "supervisor";
   unitName: string;
 }
@@ -144,6 +146,7 @@ export function agentArgs(spec: InstallSpec): string[] {
     ...(spec.resolvConfPath ? ["--netns-resolv-conf", spec.resolvConfPath] : []),
     ...(spec.echoAddress ? ["--echo-address", spec.echoAddress] : []),
     ...(spec.echoAllow?.length ? ["--echo-allow", spec.echoAllow.join(",")] : []),
+    ...(spec.metricsListen ? ["--metrics-listen", spec.metricsListen] : []),
   ];
 }
 

@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerDiscover } from "./discover";
 import { registerDoctor } from "./doctor";
 import { registerLab } from "./lab";
+import { registerMonitoring } from "./monitoring";
 import { registerReport } from "./report";
 import { registerReview } from "./review";
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerDiscover(program);
   registerReport(program);
   registerReview(program);
+  registerMonitoring(program);
   return program;
 }
 

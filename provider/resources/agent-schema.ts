@@ -66,6 +66,27 @@ const echoSchema = z
   })
   .meta({ title: "AgentEcho" });
 
+/** Default TCP port of the agent's HTTPS metrics endpoint. */
+export const DEFAULT_METRICS_PORT = 9447;
+
+// The agent's Prometheus endpoint (docs/monitoring.md): HTTPS, client certificates of the monitoring or
+// provider role. Present turns it on.
+const metricsSchema = z
+  .strictObject({
+    port: z
+      .int()
+      .min(1)
+      .max(65535)
+      .default(DEFAULT_METRICS_PORT)
+      .describe(`TCP port of the HTTPS metrics endpoint (default ${DEFAULT_METRICS_PORT}).`),
+    address: z
+      .string()
+      .refine((v) => isIP(v) !== 0, "must be an IP address of the host, e.g. 10.0.1.10")
+      .optional()
+      .describe("Address the metrics endpoint listens on (default: the agent's listen address)."),
+  })
+  .meta({ title: "AgentMetrics" });
+
 export const stackCaInputsSchema = z.strictObject({
   commonName: z
     .string()
@@ -122,8 +143,24 @@ export const agentInputsSchema = z
       .describe(
         "The agent's UDP echo responder, which peers probe for RTT and loss: its address and whom it answers besides session peers.",
       ),
+    metrics: metricsSchema
+      .optional()
+      .describe(
+        "Serve the agent's measurements to Prometheus over HTTPS (the agent's --metrics-listen); scrapers need a monitoring certificate (`netpersona monitoring-cert`). Absent: off.",
+      ),
   })
   .superRefine((a, ctx) => {
+    if (
+      a.metrics &&
+      a.metrics.port === a.port &&
+      (a.metrics.address ?? a.listenAddress) === a.listenAddress
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["metrics", "port"],
+        message: `must differ from port (${a.port}): the agent's gRPC API already listens there`,
+      });
+    }
     if (a.installDir === a.stateDir) {
       ctx.addIssue({ code: "custom", path: ["stateDir"], message: "must differ from installDir" });
     }

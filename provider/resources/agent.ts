@@ -42,6 +42,7 @@ const REINSTALL_ON = [
   "resolvConfPath",
   "nodePath",
   "echo",
+  "metrics",
 ];
 /** A connection change other than its host (port, user, keys, dial settings) is only how to reach the host:
  *  an update that checks the new connection and leaves the agent running. */
@@ -73,8 +74,27 @@ function listenOf(i: AgentInputs): { listen: string; endpoint: string } {
   };
 }
 
+/** ADDR:PORT of the metrics endpoint (`--metrics-listen`), when `metrics` is set. */
+function metricsListenOf(i: AgentInputs): string | undefined {
+  if (!i.metrics) return undefined;
+  const addr =
+    i.metrics.address ??
+    listenOf(i)
+      .listen.replace(/:\d+$/, "")
+      .replace(/^\[(.*)\]$/, "$1");
+  return `${fmtHost(addr)}:${i.metrics.port}`;
+}
+
+/** Where Prometheus scrapes the agent: https://HOST:PORT/metrics (HOST as the provider reaches the agent). */
+export function metricsUrlOf(i: AgentInputs): string | null {
+  if (!i.metrics) return null;
+  const host = i.metrics.address ?? i.listenAddress ?? i.connection.host;
+  return `https://${fmtHost(host)}:${i.metrics.port}/metrics`;
+}
+
 function specOf(i: AgentInputs, serviceManager: "systemd" | "supervisor") {
   return {
+    metricsListen: metricsListenOf(i),
     installDir: i.installDir,
     stateDir: i.stateDir,
     nodePath: i.nodePath,
@@ -179,6 +199,7 @@ async function describeAgent(
         addresses: n.addresses,
       })),
       livePersona: live.ok ? live.value : null,
+      metricsUrl: metricsUrlOf(i),
       running: true,
     };
   } finally {

@@ -67,6 +67,12 @@ export const RESOURCE_SPECS: readonly ResourceSpec[] = [
       interfaces: z.array(interfaceInfo),
       livePersona: personaSchema.nullable().describe("The persona the kernel has now."),
       agentCertPem: z.string().describe("The agent's certificate, signed by the stack CA."),
+      metricsUrl: z
+        .string()
+        .nullable()
+        .describe(
+          "https://HOST:PORT/metrics when `metrics` is set (Prometheus, monitoring certificate), else null.",
+        ),
     }),
     secrets: ["connection", "caKeyPem", "clientKeyPem"],
   },

@@ -91,6 +91,8 @@ export class SessionStore {
   private readonly running = new Map<string, Promise<void>>();
   /** Sessions dropped from the state whose runner state file is still to be removed. */
   private readonly dropped: string[] = [];
+  /** Called with every event of every session once it is recorded (the metrics exporter counts them). */
+  private readonly observers = new Set<(e: SessionEventRecord) => void>();
 
   constructor(private readonly store: StateStore) {
     this.events.setMaxListeners(0);
@@ -198,6 +200,7 @@ export class SessionStore {
       if (FINAL.has(update.state)) dropOldFinal(d.sessions, this.dropped);
     });
     this.events.emit(id, event);
+    if (event) for (const o of this.observers) o(event);
     for (const old of this.dropped.splice(0)) await this.forget?.(old);
   }
 
@@ -238,6 +241,12 @@ export class SessionStore {
   follow(id: string, onEvent: (e: SessionEventRecord) => void): () => void {
     this.events.on(id, onEvent);
     return () => this.events.off(id, onEvent);
+  }
+
+  /** Calls `onEvent` for every new event of every session until the returned function is called. */
+  observe(onEvent: (e: SessionEventRecord) => void): () => void {
+    this.observers.add(onEvent);
+    return () => void this.observers.delete(onEvent);
   }
 
   noteFeedback(id: string, report: FeedbackReport): SessionRecord {
