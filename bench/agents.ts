@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:
 import path from "node:path";
 
 import { connectAgent, type AgentConnection } from "../provider/agent/rpc/client";
+import { AGENT_NODE_FLAGS, agentProcessEnv } from "../provider/bootstrap/agent-launch";
 import type { LabHost, LabInventory } from "../provider/lab";
 import { createCa, issueAgentCert, issueClientCert } from "../provider/pki";
 import type { AgentReach } from "../provider/resources/agent";
@@ -74,8 +75,14 @@ export async function startBenchAgent(
   const files = { ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem };
   for (const [name, pem] of Object.entries(files))
     writeFileSync(path.join(dir, `${name}.pem`), pem, { mode: 0o600 });
-  // NETPERSONA_BENCH_AGENT_NODE_ARGS: node options for the agent (e.g. --max-semi-space-size=1), for experiments.
-  const nodeArgs = (process.env.NETPERSONA_BENCH_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // Node flags and environment as an installed agent runs (provider/bootstrap/agent-launch.ts).
+  // NETPERSONA_BENCH_AGENT_NODE_ARGS: more node options for the agent, after those (a later flag wins);
+  // NETPERSONA_BENCH_AGENT_PLAIN=1 leaves the flags and the environment out: both for experiments.
+  const plain = process.env.NETPERSONA_BENCH_AGENT_PLAIN === "1";
+  const nodeArgs = [
+    ...(plain ? [] : AGENT_NODE_FLAGS),
+    ...(process.env.NETPERSONA_BENCH_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  ];
   const argv = [process.execPath, ...nodeArgs, AGENT_BUNDLE, "--listen", `${host.address}:${AGENT_PORT}`];
   argv.push(
     "--state-dir",
@@ -84,7 +91,8 @@ export async function startBenchAgent(
     `/etc/netns/${host.netns}/resolv.conf`,
   );
   for (const name of Object.keys(files)) argv.push(`--${name}`, path.join(dir, `${name}.pem`));
-  const child = start(argv, { netns: host.netns, stdio: ["ignore", "pipe", "pipe"] });
+  const env = plain ? process.env : agentProcessEnv();
+  const child = start(argv, { netns: host.netns, env, stdio: ["ignore", "pipe", "pipe"] });
   const logPath = path.join(dir, "agent.log");
   const logFile = createWriteStream(logPath);
   child.stdout!.pipe(logFile);

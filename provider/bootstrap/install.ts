@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 
 import type { SshSession } from "../ssh/connection";
+import { AGENT_NODE_FLAGS, agentEnvAssignments } from "./agent-launch";
 import { MARKER, assertSafeListing, removableDirs } from "./paths";
 import { parsePreflight, preflightArgv, restartArgv } from "./remote";
 
@@ -98,6 +99,8 @@ export function unitFile(spec: InstallSpec): string {
     "",
     "[Service]",
     `ExecStart=${[spec.nodePath, ...agentArgs(spec)].join(" ")}`,
+    // glibc malloc settings (agent-launch.ts): fewer arenas, memory given back after large frees.
+    `Environment=${agentEnvAssignments().join(" ")}`,
     "Restart=always",
     // Stopping or restarting the agent must not kill a safe-apply watchdog it started: that process
     // restores the host if a pending apply is never confirmed.
@@ -126,12 +129,13 @@ export function unitFile(spec: InstallSpec): string {
   ].join("\n");
 }
 
-/** The agent's command line after node: validated values only (agent-schema.ts: paths without spaces, IP
- *  addresses, CIDR prefixes), one element each, so the unit's ExecStart needs no quoting and the supervisor's
- *  start command passes each as one argument. */
+/** The agent's command line after node (its V8 flags from agent-launch.ts first): validated values only
+ *  (agent-schema.ts: paths without spaces, IP addresses, CIDR prefixes), one element each, so the unit's
+ *  ExecStart needs no quoting and the supervisor's start command passes each as one argument. */
 export function agentArgs(spec: InstallSpec): string[] {
   const d = spec.installDir;
   return [
+    ...AGENT_NODE_FLAGS,
     `${d}/netpersona-agent.js`,
     "--listen",
     spec.listen,
@@ -193,8 +197,11 @@ export async function startService(ssh: SshSession, spec: InstallSpec): Promise<
     return;
   }
   const d = spec.installDir;
+  // `env K=V node ...`: the supervisor and the agent it starts (and restarts) get the malloc settings.
   await ssh.run(
     restartArgv(`${d}/supervisor.pid`, [
+      "env",
+      ...agentEnvAssignments(),
       spec.nodePath,
       `${d}/netpersona-supervisor.js`,
       "--pid-file",

@@ -1,0 +1,26 @@
+// How node runs the agent: its V8 flags and its malloc settings, in ONE place for every launcher (the systemd
+// unit and the supervisor's start command in install.ts, the benchmarks' agents in bench/agents.ts, the tests'
+// agents in test/fixtures). What each buys was measured one by one (docs/bench.md, "Agent memory").
+
+/** Node options before the bundle. The young generation grows to 16 MB of semi-spaces under the agent's
+ *  allocation rate and its pages stay resident; capped at 1 MB it costs a few more scavenges (no measurable CPU). */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+
+/** The agent's environment on top of its launcher's. glibc: at most 2 malloc arenas (one per thread otherwise:
+ *  the libuv pool and V8's workers each keep their own, freed memory stays resident in each), and a fixed trim
+ *  threshold, which also fixes the mmap threshold at 128 KiB: without it glibc raises that threshold after each
+ *  large free, so V8's large compile and parse buffers land in the heap and their memory is kept after use. */
+export const AGENT_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_TRIM_THRESHOLD_: "131072",
+};
+
+/** `K=V` words of AGENT_ENV: a systemd `Environment=` line, or `env K=V ... command` for the supervisor. */
+export function agentEnvAssignments(): string[] {
+  return Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The agent's environment for a child process started from this one. */
+export function agentProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ...AGENT_ENV };
+}
