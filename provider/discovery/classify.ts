@@ -24,14 +24,30 @@ export function scores(f: FlowFeatures): Record<Exclude<AppClass, "other">, numb
     f.bytesReceived > 0 ? f.meanSegmentReceived : 0,
   );
   const periodic = f.bursts >= 3 ? ramp(f.burstPeriodCv, 0.45, 0.2) * ramp(f.burstSizeCv, 0.6, 0.3) : 0;
+  const total = f.bytesSent + f.bytesReceived;
+  const requestSeg = f.bytesSent <= f.bytesReceived ? f.meanSegmentSent : f.meanSegmentReceived;
+  // A download the receiver paces (curl --limit-rate, a slow disk): one request, then a long one-way
+  // stream that comes in bursts whenever the receiver drains its buffer.
+  const pacedDownload =
+    ramp(f.asymmetry, 0.97, 0.99) *
+    ramp(total, 4e6, 1.6e7) *
+    ramp(f.requestsPerBurst, 0.8, 0.4) *
+    ramp(bigSeg, 500, 1000);
   return {
-    "bulk-transfer":
+    "bulk-transfer": Math.max(
       ramp(f.dutyCycle, 0.5, 0.8) *
-      ramp(f.asymmetry, 0.85, 0.97) *
-      ramp(f.meanRateBps, 2e5, 1e6) *
-      ramp(bigSeg, 500, 1000),
+        ramp(f.asymmetry, 0.85, 0.97) *
+        ramp(f.meanRateBps, 2e5, 1e6) *
+        ramp(bigSeg, 500, 1000),
+      pacedDownload,
+    ),
+    // Segments asked for one by one: every burst starts with a request.
     "video-streaming":
-      periodic * ramp(f.asymmetry, 0.85, 0.97) * ramp(f.requestsPerBurst, 4, 2) * ramp(f.dutyCycle, 0.9, 0.6),
+      periodic *
+      ramp(f.asymmetry, 0.85, 0.97) *
+      ramp(f.requestsPerBurst, 4, 2) *
+      ramp(f.requestsPerBurst, 0.4, 0.8) *
+      ramp(f.dutyCycle, 0.9, 0.6),
     // Machine-driven request streams are steady: hardly an interval without a query.
     "database-access":
       ramp(f.requestResponseRatio, 0.3, 0.6) *
@@ -39,19 +55,29 @@ export function scores(f: FlowFeatures): Record<Exclude<AppClass, "other">, numb
       ramp(smallSeg, 600, 300) *
       ramp(f.meanRateBps, 1e3, 4e3) *
       ramp(f.asymmetry, 0.97, 0.85),
+    // Pages are tens of kB per burst; a shell command's output is a few hundred bytes.
     "web-browsing":
       ramp(f.requestResponseRatio, 0.2, 0.5) *
       ramp(f.asymmetry, 0.7, 0.9) *
       ramp(f.dutyCycle, 0.9, 0.6) *
       (1 - periodic) *
-      ramp(bigSeg, 200, 600),
-    // A person typing pauses between words and lines: many intervals stay idle.
+      ramp(bigSeg, 200, 600) *
+      ramp(f.meanBurstBytes, 1500, 4000),
+    // A person pauses between words and lines: many intervals stay idle. Character mode echoes every key
+    // (small both ways); line mode sends a short line and reads its output (small requests, modest replies).
     interactive:
-      ramp(f.requestResponseRatio, 0.3, 0.6) *
-      ramp(f.dutyCycle, 0.9, 0.8) *
-      ramp(smallSeg, 160, 80) *
+      ramp(f.bursts, 2, 4) *
       ramp(f.meanRateBps, 4e4, 1.5e4) *
-      ramp(f.asymmetry, 0.9, 0.75),
+      Math.max(
+        ramp(f.requestResponseRatio, 0.3, 0.6) *
+          ramp(f.dutyCycle, 0.9, 0.8) *
+          ramp(smallSeg, 160, 80) *
+          ramp(f.asymmetry, 0.9, 0.75),
+        ramp(f.dutyCycle, 0.6, 0.4) *
+          ramp(requestSeg, 160, 80) *
+          ramp(f.requestsPerBurst, 4, 2) *
+          ramp(f.meanBurstBytes, 3000, 1500),
+      ),
   };
 }
 
@@ -115,14 +141,16 @@ export function udpScores(f: FlowFeatures): Record<Exclude<AppClass, "other">, n
 }
 
 /**
- * Confidence from the best score and its margin over the runner-up, through a logistic curve whose three
- * coefficients were fitted on the development runs (docs/discovery.md, "Calibration"): a narrow win or a
- * weak best score gives a low confidence.
+ * Confidence from the best score, its margin over the runner-up and whether the flow's rhythm was seen (or
+ * only its whole-life totals), through a logistic curve whose coefficients were fitted on the development
+ * runs (scripts/fit-calibration.ts, docs/discovery.md "Calibration"): a narrow win, a weak best score or
+ * thin evidence gives a low confidence.
  */
-export const CALIBRATION = { bias: -1.0, best: 2.0, margin: 4.0 };
+export const CALIBRATION = { bias: -1.0, best: 2.0, margin: 4.0, rhythm: 0 };
 
-export function calibratedConfidence(best: number, margin: number): number {
-  const z = CALIBRATION.bias + CALIBRATION.best * best + CALIBRATION.margin * margin;
+export function calibratedConfidence(best: number, margin: number, rhythm: boolean): number {
+  const c = CALIBRATION;
+  const z = c.bias + c.best * best + c.margin * margin + (rhythm ? c.rhythm : 0);
   return Math.round((1 / (1 + Math.exp(-z))) * 100) / 100;
 }
 
@@ -133,25 +161,30 @@ export function classifyFlow(
   train?: TrainFeatures,
 ): ClassifiedFlow {
   const total = f.bytesSent + f.bytesReceived;
+  // One or two exchanges on a mostly idle connection have no rhythm to read: judge them on their totals.
+  const fewExchanges = !f.shortLived && f.connection !== undefined && f.bursts < 3 && f.dutyCycle < 0.5;
+  const onTotals = key.protocol === "tcp" && (f.shortLived || fewExchanges);
   const exchange =
-    f.shortLived && f.connection && f.connection.requestBytes >= 8 && f.connection.responseBytes >= 4;
-  if (total < MIN_FLOW_BYTES && !exchange) {
+    onTotals && f.connection && f.connection.requestBytes >= 8 && f.connection.responseBytes >= 4;
+  // A few hundred bytes tell nothing, unless they came as several separate exchanges (a slow typist).
+  if (total < MIN_FLOW_BYTES && !exchange && (onTotals || f.bursts < 3)) {
     const why = `only ${total} bytes in the window: too little to tell`;
     return { key, features: f, applicationClass: "other", confidence: 0.5, why };
   }
-  const model = key.protocol === "udp" ? udpScores(f) : f.shortLived ? shortScores(f, train) : scores(f);
+  const model = key.protocol === "udp" ? udpScores(f) : onTotals ? shortScores(f, train) : scores(f);
   const s: Record<AppClass, number> = { ...model, other: OTHER_BASELINE };
   const hints = hintsFor(f, opts);
   for (const h of hints) s[h.cls] += HINT_WEIGHT;
   const ranked = (Object.entries(s) as [AppClass, number][]).sort((a, b) => b[1] - a[1]);
   const [best, bestScore] = ranked[0];
-  const confidence = calibratedConfidence(Math.min(1, bestScore), bestScore - ranked[1][1]);
+  const confidence = calibratedConfidence(Math.min(1, bestScore), bestScore - ranked[1][1], !onTotals);
   const from = hints.filter((h) => h.cls === best).map((h) => h.from);
   const why =
     best === "other"
       ? "no class's pattern fits"
       : `${describe(best, f, key)}${from.length ? `; ${from.join(", ")}` : ""}`;
-  return { key, features: f, applicationClass: best, confidence, why };
+  const evidence = { best: Math.min(1, bestScore), margin: bestScore - ranked[1][1], rhythm: !onTotals };
+  return { key, features: f, applicationClass: best, confidence, why, evidence };
 }
 
 function describe(c: AppClass, f: FlowFeatures, key: FlowKey): string {

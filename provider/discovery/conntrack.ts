@@ -198,8 +198,18 @@ export class ConntrackLedger {
       const key = conntrackKey(l);
       let r = this.recs.get(key);
       if (!r) {
-        // Opened and tracked between events we missed (the event stream started late): count it whole.
-        r = { line: l, start: atSeconds, pre: false, polls: [], state: l.state };
+        // Its events were missed (before the event stream started, or dropped under load): count it whole.
+        // Already closing when first listed: it opened and closed since the previous listing.
+        const closed = /^(FIN_WAIT|CLOSE_WAIT|LAST_ACK|TIME_WAIT|CLOSE)$/.test(l.state ?? "");
+        const since = Math.max(0, atSeconds - 1);
+        r = {
+          line: l,
+          start: since,
+          pre: false,
+          polls: [],
+          state: l.state,
+          ...(closed && { end: atSeconds }),
+        };
         this.recs.set(key, r);
       }
       const c = countersOf(l);
@@ -311,7 +321,8 @@ export async function watchConntrack(netns: string | undefined, t0: number): Pro
   const local = await localAddresses(netns);
   const ledger = new ConntrackLedger(local, t0 / 1000);
   ledger.baseline(await listing(netns));
-  const child: ChildProcess = start(["conntrack", "-E", "-o", "timestamp,extended,id"], {
+  // A large socket buffer: hundreds of connections a second must not overflow it (ENOBUFS drops events).
+  const child: ChildProcess = start(["conntrack", "-E", "-o", "timestamp,extended,id", "-b", "8388608"], {
     netns,
     stdio: ["ignore", "pipe", "ignore"],
   });

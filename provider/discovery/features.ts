@@ -75,6 +75,7 @@ export function flowFeatures(
     burstPeriodCv: gaps.length >= 2 ? cv(gaps) : 1,
     burstSizeCv: bursts.length >= 2 ? cv(bursts.map((b) => b.bytes)) : 1,
     requestsPerBurst: bursts.length ? sum(bursts.map((b) => b.requests)) / bursts.length : 0,
+    meanBurstBytes: bursts.length ? total / bursts.length : 0,
     meanSegmentSent: segsOut ? bytesSent / segsOut : 0,
     meanSegmentReceived: segsIn ? bytesReceived / segsIn : 0,
     asymmetry: total > 0 ? Math.max(bytesSent, bytesReceived) / total : 0.5,

@@ -21,20 +21,23 @@ const keyId = (
 /** Strips an IPv4-mapped prefix so ss's `::ffff:10.0.0.1` meets conntrack's `10.0.0.1`. */
 const plain = (a: string) => a.replace(/^::ffff:/, "");
 
-function connectionOf(r: ConnRecord, windowSeconds: number): ConnectionFeatures {
+function connectionOf(r: ConnRecord, windowSeconds: number, listening: boolean): ConnectionFeatures {
   const hdr = headerBytes(r);
+  // A connection picked up mid-stream has its first packet seen as "original", whichever end opened it:
+  // then the host's listening port says who the server is.
+  const initiatedHere = r.preexisting ? !listening : r.initiatedHere;
   const payload = (bytes: number, packets: number) => Math.max(0, bytes - packets * hdr);
   const sent = payload(r.bytesSent, r.packetsSent);
   const received = payload(r.bytesReceived, r.packetsReceived);
   const end = r.end ?? windowSeconds;
   return {
-    initiatedHere: r.initiatedHere,
+    initiatedHere,
     lifetimeSeconds: Math.max(0.001, end - r.start),
     whole: !r.preexisting && r.end !== undefined,
-    requestBytes: r.initiatedHere ? sent : received,
-    responseBytes: r.initiatedHere ? received : sent,
-    requestPackets: r.initiatedHere ? r.packetsSent : r.packetsReceived,
-    responsePackets: r.initiatedHere ? r.packetsReceived : r.packetsSent,
+    requestBytes: initiatedHere ? sent : received,
+    responseBytes: initiatedHere ? received : sent,
+    requestPackets: initiatedHere ? r.packetsSent : r.packetsReceived,
+    responsePackets: initiatedHere ? r.packetsReceived : r.packetsSent,
     start: r.start,
   };
 }
@@ -92,6 +95,7 @@ function shortFeatures(r: ConnRecord, c: ConnectionFeatures, listening: boolean)
     burstPeriodCv: 1,
     burstSizeCv: 1,
     requestsPerBurst: c.requestPackets,
+    meanBurstBytes: total,
     meanSegmentSent: pSent ? sent / pSent : 0,
     meanSegmentReceived: pRecv ? received / pRecv : 0,
     asymmetry: total > 0 ? Math.max(sent, received) / total : 0.5,
@@ -124,11 +128,11 @@ export function observeFlows(w: SampleWindow): ObservedFlow[] {
       remoteAddress: r.remoteAddress,
       remotePort: r.remotePort,
     };
-    const c = connectionOf(r, w.seconds);
     const ss = r.protocol === "tcp" ? bySs.get(keyId(key)) : undefined;
     if (ss) used.add(ss);
     const sightings = ss ? ss.last - ss.first + 1 : 0;
     const listening = r.protocol === "tcp" ? w.listening.has(r.localPort) : w.udpListening.has(r.localPort);
+    const c = connectionOf(r, w.seconds, listening);
     let features: FlowFeatures;
     if (ss && sightings >= SHORT_SIGHTINGS) {
       features = {
@@ -140,7 +144,7 @@ export function observeFlows(w: SampleWindow): ObservedFlow[] {
     } else if (r.protocol === "udp" || (!ss && r.polls.length >= SHORT_SIGHTINGS && !c.whole)) {
       // A long flow ss did not sample (UDP): its rhythm from conntrack's polls.
       const { series, times } = seriesFromPolls(r);
-      const lp = new Set(listening || !r.initiatedHere ? [r.localPort] : []);
+      const lp = new Set(listening || !c.initiatedHere ? [r.localPort] : []);
       features = {
         ...flowFeatures(series, times, lp),
         observedBy: "conntrack",

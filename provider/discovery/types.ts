@@ -80,6 +80,8 @@ export interface FlowFeatures {
   burstSizeCv: number;
   /** Data segments the smaller (request) side sent per burst. */
   requestsPerBurst: number;
+  /** Bytes per burst, both ways (a web page is tens of kB; a shell command's output a few hundred). */
+  meanBurstBytes: number;
   /** Mean payload per data segment, each way. */
   meanSegmentSent: number;
   meanSegmentReceived: number;
@@ -135,6 +137,8 @@ export interface ClassifiedFlow {
   why: string;
   /** The application session the flow belongs to (SessionSummary.id). */
   session?: string;
+  /** The winning score and its margin over the runner-up (what the confidence is calibrated from). */
+  evidence?: { best: number; margin: number; rhythm: boolean };
 }
 
 export interface ClassSummary {
