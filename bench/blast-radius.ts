@@ -108,11 +108,15 @@ async function blended(c: Ctx, target: Persona, id: string, t0: number, until: n
     const live = ["SESSION_STATE_PENDING", "SESSION_STATE_RUNNING", "SESSION_STATE_PAUSED"];
     while (live.includes(s.state)) {
       if (Date.now() >= until) {
-        await c.dst.client.abortSession(
-          { session_id: id, reason: "window ended", rollback: true },
-          { deadlineMs: 3000 },
+        // It may end by itself between the two calls: then its own end is the outcome.
+        const req = { session_id: id, reason: "window ended", rollback: true };
+        const aborted = await c.dst.client.abortSession(req, { deadlineMs: 3000 }).then(
+          () => true,
+          () => false,
         );
-        return `still blending at w = ${s.weight} when the window ended (aborted)`;
+        if (aborted) return `still blending at w = ${s.weight} when the window ended (aborted)`;
+        s = await c.dst.client.getSession(id, { deadlineMs: 3000 });
+        break;
       }
       await sleep(250);
       s = await c.dst.client.getSession(id, { deadlineMs: 3000 }).catch(() => s);
@@ -177,9 +181,18 @@ async function one(c: Ctx, bc: BlastCase, mode: Mode, repeat: number, o: PartOpt
 
 export async function benchBlastRadius(o: PartOptions): Promise<PartResult> {
   const z = o.smoke ? SMOKE : FULL;
-  // Smoke: one family (the 30 % gateway and its control), both modes.
-  const cases = o.smoke ? CASES.filter((c) => c.id === "gw-control" || c.id === "gw-loss30") : CASES;
+  // Smoke: one family (the 30 % gateway and its control), both modes. NETPERSONA_BENCH_BLAST_CASES=a,b: those.
+  const wanted =
+    process.env.NETPERSONA_BENCH_BLAST_CASES?.split(",") ??
+    (o.smoke ? ["gw-control", "gw-loss30"] : undefined);
+  const unknown = wanted?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
+  if (unknown.length)
+    throw new Error(
+      `NETPERSONA_BENCH_BLAST_CASES: no case ${unknown.join(", ")}: give ${CASES.map((c) => c.id).join(", ")}`,
+    );
+  const cases = wanted ? CASES.filter((c) => wanted.includes(c.id)) : CASES;
   const runs: BlastRun[] = [];
+  const failures: string[] = [];
   await withLab(o.smoke ? "blrs" : "blr", 2, async (inv) => {
     const env = await blastEnv(inv);
     const pki = await benchPki();
@@ -195,8 +208,18 @@ export async function benchBlastRadius(o: PartOptions): Promise<PartResult> {
     try {
       for (let r = 1; r <= o.repeat; r++)
         for (const bc of cases)
-          for (const mode of ["all-at-once", "blended"] as Mode[])
-            runs.push(await one({ env, src, dst, z }, bc, mode, r, o));
+          for (const mode of ["all-at-once", "blended"] as Mode[]) {
+            // A run that fails is said and left out; the others still count.
+            const res = await one({ env, src, dst, z }, bc, mode, r, o).catch((e: Error) => {
+              failures.push(`${bc.id} ${mode} #${r}: ${e.message}`);
+              o.log(`blast ${bc.id} ${mode} #${r}: FAILED: ${e.stack ?? e.message}`);
+            });
+            if (res) runs.push(res);
+            else
+              await createHostController({ netns: dst.host.netns })
+                .apply(env.source)
+                .catch(() => undefined);
+          }
     } finally {
       await createHostController({ netns: dst.host.netns }).restore(pristine);
       await dst.stop();
@@ -204,10 +227,16 @@ export async function benchBlastRadius(o: PartOptions): Promise<PartResult> {
       await removeBlastEnv(env);
     }
   });
-  return summarise(runs, cases, z, o);
+  return summarise(runs, cases, z, o, failures);
 }
 
-function summarise(runs: BlastRun[], cases: BlastCase[], z: Sizes, o: PartOptions): PartResult {
+function summarise(
+  runs: BlastRun[],
+  cases: BlastCase[],
+  z: Sizes,
+  o: PartOptions,
+  failures: string[],
+): PartResult {
   const loads = runs.map((r) => r.load1);
   return {
     title: "Blast radius: a bad target persona, all at once vs blended",
@@ -227,6 +256,7 @@ function summarise(runs: BlastRun[], cases: BlastCase[], z: Sizes, o: PartOption
       `(a) all at once: ApplyPersona(target, confirm timeout ${z.confirmS} s) then ConfirmApply, as the PersonaAttachment does (its default timeout is 60 s: a change whose confirm cannot arrive stays on 6× longer there). Safe apply runs its probes after the change (ping the gateway, ping the caller, a DNS query to the first server) and rolls back at once when one that passed before fails. (b) blended: StartSession with the target persona (feedback granted first), decisions every 500 ms over a 2 s window, steps 0.1/0.25/0.5/0.75/1 ${z.stepDwellMs} ms apart, gates rttP90 < 250 ms and loss < 5 %, failureLimit 3 → rollback. net.ipv4.fib_multipath_hash_policy = 1 on h2, so weighted ECMP splits flows by ports.`,
       `Window: from the change for ${z.windowS} s; then the source persona is put back whatever happened. Failed requests: requests sent in the window that failed. Flow-seconds below ½ baseline: over every long flow, the time its throughput (0.2 s iperf3 intervals averaged over 0.6 s) was under half its own mean before the change. Flows affected: share of long flows with any such interval. Healthy after: seconds from the change to the end of the last failed request or impaired interval; a host still bad in the window's last 1.5 s counts the whole window (a lower bound, marked '≥ window').`,
       "Ratio: median of (b) over median of (a) (undefined when (a)'s median is 0); the goal is ≤ 0.2 on failed requests and on impaired flow-seconds for every bad case. Read each bad case beside its control: the control's figures are what the change costs when nothing is wrong.",
+      ...(failures.length ? [`Runs that failed (left out): ${failures.join("; ")}.`] : []),
       "The session's gates see the path through its own UDP echo probes: one socket, so one 5-tuple, which a multipath route sends over one gateway only. While the weight is below that probe's place in the hash space, the flows on the bad gateway are hurt but the gates see a clean path: detection waits for the weight at which the probe itself moves (uniform over the steps, on average about half of the flows moved). No gate looks at DNS.",
     ],
     runs,
