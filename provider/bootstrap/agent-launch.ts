@@ -2,9 +2,11 @@
 // unit and the supervisor's start command in install.ts, the benchmarks' agents in bench/agents.ts, the tests'
 // agents in test/fixtures). What each buys was measured one by one (docs/bench.md, "Agent memory").
 
-/** Node options before the bundle. The young generation grows to 16 MB of semi-spaces under the agent's
- *  allocation rate and its pages stay resident; capped at 1 MB it costs a few more scavenges (no measurable CPU). */
-export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+/** Node options before the bundle. --max-semi-space-size=1: the young generation grew to 8 MB of semi-spaces
+ *  under the agent's allocation bursts and those pages stayed resident. --lite-mode: no optimizing compiler and
+ *  feedback allocated lazily; the agent waits on the network, and its CPU at 10 Hz probing with sessions did not
+ *  change measurably (1.9-2.6 % of a core either way), while ~6 MB of node's own code is never paged in. */
+export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--lite-mode"];
 
 /** The agent's environment on top of its launcher's. glibc: at most 2 malloc arenas (one per thread otherwise:
  *  the libuv pool and V8's workers each keep their own, freed memory stays resident in each), and a fixed trim

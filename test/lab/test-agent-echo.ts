@@ -101,7 +101,7 @@ describe("Agent echo inputs: check, command line, plan", () => {
       .find((l) => l.startsWith("ExecStart="));
     assert.equal(
       exec,
-      "ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/netpersona/netpersona-agent.js --listen 10.0.1.10:7443 --state-dir /var/lib/netpersona --ca /opt/netpersona/ca.pem --cert /opt/netpersona/agent.pem --key /opt/netpersona/agent-key.pem --echo-address 10.0.1.10 --echo-allow 10.0.0.0/24,fd00::7",
+      "ExecStart=/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/netpersona/netpersona-agent.js --listen 10.0.1.10:7443 --state-dir /var/lib/netpersona --ca /opt/netpersona/ca.pem --cert /opt/netpersona/agent.pem --key /opt/netpersona/agent-key.pem --echo-address 10.0.1.10 --echo-allow 10.0.0.0/24,fd00::7",
     );
   });
 
