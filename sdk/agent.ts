@@ -69,6 +69,17 @@ export interface AgentEchoArgs {
   allow?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
+/** A network manager on the host and what its configuration names. */
+export interface NetworkManagerInfo {
+  name: "NetworkManager" | "systemd-networkd" | "netplan";
+  running: boolean;
+  interfaces: string[];
+  configFiles: string[];
+  /** netplan: "networkd" or "NetworkManager". */
+  renderer: string;
+  notes: string[];
+}
+
 export interface InterfaceInfo {
   name: string;
   mtu: number;
@@ -89,6 +100,10 @@ export class Agent extends pulumi.dynamic.Resource {
   declare public readonly interfaces: pulumi.Output<InterfaceInfo[]>;
   /** The persona the kernel had when the agent was installed or updated (PersonaAttachment.live has it now). */
   declare public readonly livePersona: pulumi.Output<PersonaDefinition | null>;
+  /** NetworkManager, systemd-networkd and netplan as found on the host at install or update. */
+  declare public readonly networkManagers: pulumi.Output<NetworkManagerInfo[]>;
+  /** One line per running manager that names the default route's interface: it may revert a persona there. */
+  declare public readonly networkManagerWarnings: pulumi.Output<string[]>;
   /** `https://HOST:PORT/metrics` when `metrics` is set, else null. */
   declare public readonly metricsUrl: pulumi.Output<string | null>;
   /** Whether the daemon answered at the last install, update or refresh. */
@@ -125,6 +140,8 @@ export class Agent extends pulumi.dynamic.Resource {
         livePersona: undefined,
         agentCertPem: undefined,
         metricsUrl: undefined,
+        networkManagers: undefined,
+        networkManagerWarnings: undefined,
         running: undefined,
       },
       { ...opts, additionalSecretOutputs: ["connection", "caKeyPem", "clientKeyPem"] },

@@ -14,6 +14,7 @@ import { authorizationInterceptor, lapsedFeedback } from "./rpc/authz";
 import { invalidArgument } from "./rpc/errors";
 import { FeedbackGrants, grantHandlers } from "./session/grants";
 import { capabilities, hostName, listInterfaces } from "./info";
+import { defaultRouteDevices, detectManagers, personaInterfaces, revertWarnings } from "./host/managers";
 import { serverOptions } from "./rpc/limits";
 import { callerOf, type SafeApplyConfig } from "./persona/probes";
 import { PersonaService } from "./persona/service";
@@ -36,6 +37,8 @@ export interface AgentServerOptions {
   discovery?: DiscoverySource;
   /** Safe apply of persona changes: probe settings, and the watchdog starter / probe runner to use. */
   safeApply?: SafeApplyConfig;
+  /** Finds NetworkManager, systemd-networkd, netplan (host/managers.ts); tests give a fixture root. */
+  managers?: typeof detectManagers;
 }
 
 export interface AgentServer {
@@ -89,9 +92,11 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
     };
   };
 
+  const detect = opts.managers ?? detectManagers;
   const handlers: AgentHandlers = {
     GetInfo: unary(log, "GetInfo", async () => {
       const [interfaces, caps] = await Promise.all([listInterfaces(), capabilities()]);
+      const managers = await detect({ interfaces: interfaces.map((i) => i.name) });
       const st = opts.store.get();
       return {
         status: "SERVING",
@@ -108,6 +113,15 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
         has_snapshot: st.preSnapshot !== undefined,
         pending_apply_id: personas.pendingId() ?? "",
         runtime: await runtime(),
+        network_managers: managers.map((m) => ({
+          name: m.name,
+          running: m.running,
+          config_files: m.configFiles,
+          interfaces: m.interfaces,
+          renderer: m.renderer,
+          notes: m.notes,
+        })),
+        network_manager_warnings: revertWarnings(managers, await defaultRouteDevices()),
       };
     }),
     GetPersona: unary(log, "GetPersona", async () => {
@@ -125,9 +139,17 @@ export async function createAgentServer(opts: AgentServerOptions): Promise<Agent
         has_snapshot: g.hasSnapshot,
       };
     }),
-    PlanPersona: unary(log, "PlanPersona", async (req) => ({
-      steps: wireSteps(await personas.plan(validPersona(req.persona, "persona"))),
-    })),
+    PlanPersona: unary(log, "PlanPersona", async (req) => {
+      const persona = validPersona(req.persona, "persona");
+      const steps = await personas.plan(persona);
+      // Only a plan that changes something can be reverted by a manager.
+      const managers =
+        steps.length === 0 ? [] : await detect({ interfaces: (await listInterfaces()).map((i) => i.name) });
+      return {
+        steps: wireSteps(steps),
+        warnings: revertWarnings(managers, await personaInterfaces(persona), persona),
+      };
+    }),
     ApplyPersona: unary(log, "ApplyPersona", async (req, call) => {
       const persona = validPersona(req.persona, "persona");
       const r = await personas.apply(persona, req.confirm_timeout_seconds, callerOf(call));

@@ -183,6 +183,7 @@ async function describeAgent(
 ): Promise<Record<string, unknown>> {
   const { endpoint } = listenOf(i);
   const { conn, info } = await waitForAgent({ ...i, endpoint }, name, timeoutMs);
+  for (const w of info.network_manager_warnings) progress(name, w);
   try {
     const { personaFromWire } = await import("../proto/persona");
     const g = await conn.getPersona();
@@ -199,6 +200,15 @@ async function describeAgent(
         addresses: n.addresses,
       })),
       livePersona: live.ok ? live.value : null,
+      networkManagers: info.network_managers.map((m) => ({
+        name: m.name,
+        running: m.running,
+        interfaces: m.interfaces,
+        configFiles: m.config_files,
+        renderer: m.renderer,
+        notes: m.notes,
+      })),
+      networkManagerWarnings: info.network_manager_warnings,
       metricsUrl: metricsUrlOf(i),
       running: true,
     };

@@ -47,9 +47,10 @@ async function applyThrough(
   const { conn, info } = await waitForAgent(i, name);
   try {
     const wire = personaToWire(i.persona);
-    const plan = await conn.planPersona(wire);
+    const { steps: plan, warnings } = await conn.planPersonaWithWarnings(wire);
     if (plan.length === 0) progress(name, "the kernel already matches the persona: nothing to change");
     for (const s of plan) progress(name, `plan: ${s.field}: ${s.description}`);
+    for (const w of warnings) progress(name, w);
     const r = await conn.applyPersona(wire, i.confirmTimeoutSeconds, { deadlineMs: 120_000 });
     if (r.apply_id && Number(r.confirm_deadline_unix_ms) > 0) {
       await conn.confirmApply(r.apply_id);
@@ -118,8 +119,10 @@ export async function kernelPlan(
   try {
     // Inside the try: certificates that do not parse are said in the plan note, like an agent that is down.
     conn = await connectTo(i);
-    const steps = await conn.planPersona(personaToWire(i.persona), { deadlineMs: PLAN_DEADLINE_MS });
-    return { plan: steps.map((s) => `${s.field}: ${s.description}`) };
+    const r = await conn.planPersonaWithWarnings(personaToWire(i.persona), { deadlineMs: PLAN_DEADLINE_MS });
+    const plan = r.steps.map((s) => `${s.field}: ${s.description}`);
+    // A network manager that may revert the change: said in the note (and so in the preview's diff).
+    return { plan, ...(r.warnings.length > 0 && { planNote: r.warnings.join("\n") }) };
   } catch (err) {
     const why = (err as Error).message.split("\n")[0];
     return {

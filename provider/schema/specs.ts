@@ -67,6 +67,23 @@ export const RESOURCE_SPECS: readonly ResourceSpec[] = [
       interfaces: z.array(interfaceInfo),
       livePersona: personaSchema.nullable().describe("The persona the kernel has now."),
       agentCertPem: z.string().describe("The agent's certificate, signed by the stack CA."),
+      networkManagers: z
+        .array(
+          z
+            .object({
+              name: z.string().describe("NetworkManager, systemd-networkd or netplan."),
+              running: z.boolean().describe("Its daemon runs (netplan: its renderer's)."),
+              interfaces: z.array(z.string()).describe("Interfaces its configuration names."),
+              configFiles: z.array(z.string()),
+              renderer: z.string().describe("netplan: networkd or NetworkManager."),
+              notes: z.array(z.string()),
+            })
+            .meta({ title: "NetworkManagerInfo" }),
+        )
+        .describe("The network managers found on the host at install or update, and what they manage."),
+      networkManagerWarnings: z
+        .array(z.string())
+        .describe("A running manager that names the default route's interface may revert a persona there."),
       metricsUrl: z
         .string()
         .nullable()

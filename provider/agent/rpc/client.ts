@@ -102,7 +102,14 @@ export class AgentConnection {
     return this.unary("GetPersona", {}, o);
   }
   async planPersona(persona: Persona, o?: CallOptions): Promise<PlanStep__Output[]> {
-    return (await this.unary<object, { steps: PlanStep__Output[] }>("PlanPersona", { persona }, o)).steps;
+    return (await this.planPersonaWithWarnings(persona, o)).steps;
+  }
+  /** The plan and the warnings of network managers that may revert it (NetworkManager, networkd, netplan). */
+  planPersonaWithWarnings(
+    persona: Persona,
+    o?: CallOptions,
+  ): Promise<{ steps: PlanStep__Output[]; warnings: string[] }> {
+    return this.unary("PlanPersona", { persona }, o);
   }
   applyPersona(
     persona: Persona,

@@ -33,6 +33,7 @@ import type { InterfaceRates as _netpersona_agent_v1_InterfaceRates, InterfaceRa
 import type { KernelCapabilities as _netpersona_agent_v1_KernelCapabilities, KernelCapabilities__Output as _netpersona_agent_v1_KernelCapabilities__Output } from './netpersona/agent/v1/KernelCapabilities';
 import type { MetricsSample as _netpersona_agent_v1_MetricsSample, MetricsSample__Output as _netpersona_agent_v1_MetricsSample__Output } from './netpersona/agent/v1/MetricsSample';
 import type { MetricsSummary as _netpersona_agent_v1_MetricsSummary, MetricsSummary__Output as _netpersona_agent_v1_MetricsSummary__Output } from './netpersona/agent/v1/MetricsSummary';
+import type { NetworkManagerInfo as _netpersona_agent_v1_NetworkManagerInfo, NetworkManagerInfo__Output as _netpersona_agent_v1_NetworkManagerInfo__Output } from './netpersona/agent/v1/NetworkManagerInfo';
 import type { Peer as _netpersona_agent_v1_Peer, Peer__Output as _netpersona_agent_v1_Peer__Output } from './netpersona/agent/v1/Peer';
 import type { PeerMetrics as _netpersona_agent_v1_PeerMetrics, PeerMetrics__Output as _netpersona_agent_v1_PeerMetrics__Output } from './netpersona/agent/v1/PeerMetrics';
 import type { PendingApply as _netpersona_agent_v1_PendingApply, PendingApply__Output as _netpersona_agent_v1_PendingApply__Output } from './netpersona/agent/v1/PendingApply';
@@ -99,6 +100,7 @@ export interface ProtoGrpcType {
         KernelCapabilities: MessageTypeDefinition<_netpersona_agent_v1_KernelCapabilities, _netpersona_agent_v1_KernelCapabilities__Output>
         MetricsSample: MessageTypeDefinition<_netpersona_agent_v1_MetricsSample, _netpersona_agent_v1_MetricsSample__Output>
         MetricsSummary: MessageTypeDefinition<_netpersona_agent_v1_MetricsSummary, _netpersona_agent_v1_MetricsSummary__Output>
+        NetworkManagerInfo: MessageTypeDefinition<_netpersona_agent_v1_NetworkManagerInfo, _netpersona_agent_v1_NetworkManagerInfo__Output>
         Peer: MessageTypeDefinition<_netpersona_agent_v1_Peer, _netpersona_agent_v1_Peer__Output>
         PeerMetrics: MessageTypeDefinition<_netpersona_agent_v1_PeerMetrics, _netpersona_agent_v1_PeerMetrics__Output>
         PendingApply: MessageTypeDefinition<_netpersona_agent_v1_PendingApply, _netpersona_agent_v1_PendingApply__Output>

@@ -4,6 +4,7 @@
 import type { InterfaceInfo as _netpersona_agent_v1_InterfaceInfo, InterfaceInfo__Output as _netpersona_agent_v1_InterfaceInfo__Output } from '../../../netpersona/agent/v1/InterfaceInfo';
 import type { KernelCapabilities as _netpersona_agent_v1_KernelCapabilities, KernelCapabilities__Output as _netpersona_agent_v1_KernelCapabilities__Output } from '../../../netpersona/agent/v1/KernelCapabilities';
 import type { AgentRuntime as _netpersona_agent_v1_AgentRuntime, AgentRuntime__Output as _netpersona_agent_v1_AgentRuntime__Output } from '../../../netpersona/agent/v1/AgentRuntime';
+import type { NetworkManagerInfo as _netpersona_agent_v1_NetworkManagerInfo, NetworkManagerInfo__Output as _netpersona_agent_v1_NetworkManagerInfo__Output } from '../../../netpersona/agent/v1/NetworkManagerInfo';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetInfoResponse {
@@ -25,6 +26,15 @@ export interface GetInfoResponse {
    * The agent process's own resources now (leaks and unbounded growth show here first).
    */
   'runtime'?: (_netpersona_agent_v1_AgentRuntime | null);
+  /**
+   * NetworkManager, systemd-networkd and netplan as found on the host (none found: empty).
+   */
+  'network_managers'?: (_netpersona_agent_v1_NetworkManagerInfo)[];
+  /**
+   * One per running manager whose configuration names an interface of the default route: it may revert a
+   * persona's routes, MTU and DNS there.
+   */
+  'network_manager_warnings'?: (string)[];
 }
 
 export interface GetInfoResponse__Output {
@@ -46,4 +56,13 @@ export interface GetInfoResponse__Output {
    * The agent process's own resources now (leaks and unbounded growth show here first).
    */
   'runtime': (_netpersona_agent_v1_AgentRuntime__Output | null);
+  /**
+   * NetworkManager, systemd-networkd and netplan as found on the host (none found: empty).
+   */
+  'network_managers': (_netpersona_agent_v1_NetworkManagerInfo__Output)[];
+  /**
+   * One per running manager whose configuration names an interface of the default route: it may revert a
+   * persona's routes, MTU and DNS there.
+   */
+  'network_manager_warnings': (string)[];
 }

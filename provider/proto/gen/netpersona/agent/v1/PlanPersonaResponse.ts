@@ -5,8 +5,16 @@ import type { PlanStep as _netpersona_agent_v1_PlanStep, PlanStep__Output as _ne
 
 export interface PlanPersonaResponse {
   'steps'?: (_netpersona_agent_v1_PlanStep)[];
+  /**
+   * A network manager that runs and manages the persona's interfaces may revert these changes: said here.
+   */
+  'warnings'?: (string)[];
 }
 
 export interface PlanPersonaResponse__Output {
   'steps': (_netpersona_agent_v1_PlanStep__Output)[];
+  /**
+   * A network manager that runs and manages the persona's interfaces may revert these changes: said here.
+   */
+  'warnings': (string)[];
 }
