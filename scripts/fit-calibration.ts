@@ -1,7 +1,7 @@
 // Fits the confidence calibration (provider/discovery/classify.ts CALIBRATION) on development runs: a
 // logistic regression of "the flow's class was right" on the best score, its margin and whether the flow's
 // rhythm was seen, each tool weighing the same (a client opening hundreds of connections counts once),
-// with a small L2 penalty. Never fit on the frozen mix.
+// with a Gaussian prior on the slopes. Never fit on the frozen mix.
 // Usage: node dist/scripts/fit-calibration.js RUN.json... (files written by eval-discovery --out)
 import { readFileSync } from "node:fs";
 
@@ -30,8 +30,12 @@ function main(): void {
   const y = rows.map((o) => (o.right ? 1 : 0));
   const w = rows.map((o) => 1 / (perTool.get(o.tool) ?? 1));
   const wsum = w.reduce((a, b) => a + b, 0);
-  let beta = [-1, 2, 4, 0];
-  const lambda = 0.01;
+  // A Gaussian prior centred on the hand-set curve (a narrow win or a weak best score is uncertain): with
+  // almost no wrong answers in the development runs, the data alone would say "always right" and make the
+  // confidence flat; the prior keeps the slopes, the data moves the level.
+  const prior = [-1, 2, 4, 0];
+  let beta = [...prior];
+  const lambda = 0.05;
   for (let it = 0; it < 20000; it++) {
     const grad = [0, 0, 0, 0];
     for (let i = 0; i < rows.length; i++) {
@@ -39,7 +43,7 @@ function main(): void {
       const p = 1 / (1 + Math.exp(-z));
       for (let j = 0; j < 4; j++) grad[j] += (w[i] / wsum) * (p - y[i]) * x[i][j];
     }
-    beta = beta.map((b, j) => b - 0.5 * (grad[j] + (j ? lambda * b : 0)));
+    beta = beta.map((b, j) => b - 0.5 * (grad[j] + (j ? lambda * (b - prior[j]) : 0)));
   }
   const wrong = rows.filter((o) => !o.right).length;
   const round = (v: number) => Math.round(v * 100) / 100;

@@ -146,7 +146,7 @@ export function udpScores(f: FlowFeatures): Record<Exclude<AppClass, "other">, n
  * runs (scripts/fit-calibration.ts, docs/discovery.md "Calibration"): a narrow win, a weak best score or
  * thin evidence gives a low confidence.
  */
-export const CALIBRATION = { bias: -1.0, best: 2.0, margin: 4.0, rhythm: 0 };
+export const CALIBRATION = { bias: 0.93, best: 2.05, margin: 4.02, rhythm: 0.05 };
 
 export function calibratedConfidence(best: number, margin: number, rhythm: boolean): number {
   const c = CALIBRATION;
