@@ -5,6 +5,7 @@ import { registerDiscover } from "./discover";
 import { registerDoctor } from "./doctor";
 import { registerLab } from "./lab";
 import { registerMonitoring } from "./monitoring";
+import { registerFormats } from "./formats";
 import { registerReport } from "./report";
 import { registerReview } from "./review";
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerReview(program);
   registerMonitoring(program);
+  registerFormats(program);
   return program;
 }
 
