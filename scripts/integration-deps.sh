@@ -3,7 +3,7 @@
 # missing: Prometheus and promtool (Debian `prometheus`) for the metrics test, netplan (Debian `netplan.io`)
 # to validate the netplan export, and nmstatectl (not packaged in Debian 12) built from crates.io with cargo
 # into ~/.cache/netpersona/nmstatectl-<version>/bin, like scripts/pulumi.sh builds Pulumi (a few minutes, once;
-# NETPERSONA_NO_NMSTATECTL=1 skips it and the nmstate checks skip). Idempotent: a second run prints one line and changes nothing.
+# NETPERSONA_NO_NMSTATECTL=1 skips the build; the nmstate test then fails naming this script). Idempotent: a second run prints one line and changes nothing.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
@@ -18,7 +18,7 @@ if [ ! -x "$nmstate_bin/bin/nmstatectl" ] && [ -z "${NETPERSONA_NO_NMSTATECTL:-}
     cargo install --quiet --locked "nmstatectl@$nmstate_version" --no-default-features --features gen_conf \
       --root "$nmstate_bin" >&2
   else
-    echo "integration-deps: no cargo: nmstatectl not built, the nmstate checks will skip" >&2
+    echo "integration-deps: no cargo: nmstatectl not built, the nmstate test will fail until it is (apt-get install cargo)" >&2
   fi
 fi
 if [ ${#need[@]} -eq 0 ]; then

@@ -64,7 +64,10 @@ describe("export and import: nmstate, netplan, networkd (real nmstatectl, netpla
   });
 
   it("nmstate: nmstatectl gc renders the export into a NetworkManager keyfile with the MTU, routes and DNS", async function () {
-    if (!existsSync(NMSTATECTL)) this.skip(); // scripts/integration-deps.sh builds it (NETPERSONA_NO_NMSTATECTL skips)
+    assert.ok(
+      existsSync(NMSTATECTL),
+      `${NMSTATECTL} is missing: run scripts/integration-deps.sh (make system-deps), which builds it with cargo`,
+    );
     const e = exportPersona(FULL, "nmstate", "eth0");
     assert.deepEqual(e.notes.length, 4, e.notes.join("\n"));
     assert.match(
