@@ -18,6 +18,14 @@ module.exports = {
       from: { path: "^provider/agent/rpc/" },
       to: { path: "^provider/agent/(session|persona)/", pathNot: "^provider/agent/session/records\\.ts$" },
     },
+    {
+      name: "product-not-harness",
+      severity: "error",
+      comment:
+        "What the package ships (provider/, sdk/, bin/) never imports the tests, the benchmarks or the scripts: helpers used only by them live there.",
+      from: { path: "^(provider|sdk|bin)/" },
+      to: { path: "^(test|bench|scripts)/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -6,10 +6,10 @@
 import { writeFile } from "node:fs/promises";
 
 import { labDown, labUp } from "../provider/lab";
-import { evaluateMix, formatScore } from "../provider/discovery/evaluate";
-import { evaluateGeneral, formatGeneralScore } from "../provider/discovery/evaluate-general";
-import { EVAL, HOLDOUT, TUNING } from "../provider/discovery/traffic/mixes";
-import { GENERAL_DEV, GENERAL_FROZEN, GENERAL_SHORT } from "../provider/discovery/traffic/general-mixes";
+import { evaluateMix, formatScore } from "../bench/discovery/evaluate";
+import { evaluateGeneral, formatGeneralScore } from "../bench/discovery/evaluate-general";
+import { EVAL, HOLDOUT, TUNING } from "../bench/discovery/traffic/mixes";
+import { GENERAL_DEV, GENERAL_FROZEN, GENERAL_SHORT } from "../bench/discovery/traffic/general-mixes";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

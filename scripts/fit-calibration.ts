@@ -5,7 +5,7 @@
 // Usage: node dist/scripts/fit-calibration.js RUN.json... (files written by eval-discovery --out)
 import { readFileSync } from "node:fs";
 
-import type { GeneralScore } from "../provider/discovery/evaluate-general";
+import type { GeneralScore } from "../bench/discovery/evaluate-general";
 
 type Outcome = GeneralScore["outcomes"][number];
 

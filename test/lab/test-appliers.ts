@@ -5,7 +5,7 @@ import { readFile, rm } from "node:fs/promises";
 
 import { createHostController, type NetpersonaHostController } from "../../provider/agent/host/controller";
 import type { HostSnapshot } from "../../provider/agent/host/api";
-import { createTestbed, type Testbed } from "../../provider/agent/host/testbed";
+import { createTestbed, type Testbed } from "../fixtures/testbed";
 import type { Persona } from "../../provider/persona/schema";
 import { run } from "../../provider/util/exec";
 

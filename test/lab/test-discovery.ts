@@ -16,9 +16,9 @@ import {
   toDiscoverResponse,
   type DiscoveryResult,
 } from "../../provider/discovery";
-import { evaluateGeneral, formatGeneralScore } from "../../provider/discovery/evaluate-general";
+import { evaluateGeneral, formatGeneralScore } from "../../bench/discovery/evaluate-general";
 import { parseSs } from "../../provider/discovery/sampler";
-import { GENERAL_SHORT } from "../../provider/discovery/traffic/general-mixes";
+import { GENERAL_SHORT } from "../../bench/discovery/traffic/general-mixes";
 import { validatePersona } from "../../provider/persona/validate";
 import { createLab, destroyLab, host, type LabInventory } from "../lab-fixture";
 

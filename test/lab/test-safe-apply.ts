@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { createHostController, type NetpersonaHostController } from "../../provider/agent/host/controller";
-import { createTestbed, type Testbed } from "../../provider/agent/host/testbed";
+import { createTestbed, type Testbed } from "../fixtures/testbed";
 import { readResult } from "../../provider/agent/safe-apply/journal";
 import { confirm, recoverOnStart, rollback, safeApply } from "../../provider/agent/safe-apply/safe-apply";
 import type { Persona } from "../../provider/persona/schema";

@@ -6,7 +6,7 @@ import { chmod, chown, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { run, start } from "../../util/exec";
+import { run, start } from "../../../provider/util/exec";
 import { sleep } from "./common";
 
 export interface RunningServer {

@@ -6,9 +6,9 @@ import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import type { LabHost, LabInventory } from "../../lab";
-import { start } from "../../util/exec";
-import type { AppClass, FlowKey } from "../types";
+import type { LabHost, LabInventory } from "../../../provider/lab";
+import { start } from "../../../provider/util/exec";
+import type { AppClass, FlowKey } from "../../../provider/discovery/types";
 import { sleep } from "./common";
 import { postgresBin, startPostgres, stopPostgres } from "./postgres";
 import { startMariadb, startNginx, startRedis, startSocatShell, type RunningServer } from "./servers";

@@ -5,7 +5,7 @@ import { chown, mkdtemp, readdir, rm, writeFile, appendFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { run, start } from "../../util/exec";
+import { run, start } from "../../../provider/util/exec";
 import { sleep } from "./common";
 
 export interface PostgresServer {

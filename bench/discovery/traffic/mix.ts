@@ -4,9 +4,9 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
-import type { LabHost, LabInventory } from "../../lab";
-import { start } from "../../util/exec";
-import type { AppClass, FlowKey } from "../types";
+import type { LabHost, LabInventory } from "../../../provider/lab";
+import { start } from "../../../provider/util/exec";
+import type { AppClass, FlowKey } from "../../../provider/discovery/types";
 import { sleep } from "./common";
 import { postgresBin, startPostgres, stopPostgres, type PostgresServer } from "./postgres";
 import type { MixSpec } from "./mixes";

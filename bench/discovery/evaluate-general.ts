@@ -5,12 +5,12 @@ import { truncate, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { LabInventory } from "../lab";
-import { analyse } from "./analyse";
-import { sampleFlows, type SampleWindow } from "./sampler";
+import type { LabInventory } from "../../provider/lab";
+import { analyse } from "../../provider/discovery/analyse";
+import { sampleFlows, type SampleWindow } from "../../provider/discovery/sampler";
 import { sleep } from "./traffic/common";
 import { startGeneralMix, toolLabelOf, type GeneralMix, type Tool, type ToolLabel } from "./traffic/general";
-import { APP_CLASSES, type AppClass, type ClassifiedFlow, type DiscoveryResult } from "./types";
+import { APP_CLASSES, type AppClass, type ClassifiedFlow, type DiscoveryResult } from "../../provider/discovery/types";
 
 export interface Rate {
   right: number;

@@ -1,12 +1,12 @@
 // Scores discovery against a labelled traffic mix run in a lab: a confusion matrix, per-class precision and
 // recall, and the share of flows and of bytes classified right, with and without process/port hints.
-import type { LabInventory } from "../lab";
-import { analyse } from "./analyse";
-import { sampleFlows, type SampleWindow } from "./sampler";
+import type { LabInventory } from "../../provider/lab";
+import { analyse } from "../../provider/discovery/analyse";
+import { sampleFlows, type SampleWindow } from "../../provider/discovery/sampler";
 import { labelOf, startMix, type Label } from "./traffic/mix";
 import type { MixSpec } from "./traffic/mixes";
 import { sleep } from "./traffic/common";
-import { APP_CLASSES, type AppClass, type DiscoveryResult } from "./types";
+import { APP_CLASSES, type AppClass, type DiscoveryResult } from "../../provider/discovery/types";
 
 export interface Score {
   hints: boolean;
