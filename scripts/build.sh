@@ -9,4 +9,4 @@ bin=node_modules/.bin
 bash scripts/bundle-agent.sh
 "$bin/esbuild" provider/bootstrap/supervisor.ts --bundle --platform=node --target=node20 --format=cjs \
   --log-level=warning --outfile=dist/agent/netpersona-supervisor.js
-chmod +x bin/netpersona
+chmod +x bin/netpersona bin/pulumi-resource-netpersona

@@ -1,0 +1,113 @@
+// pulumi-resource-netpersona: the resource providers of provider/resources (through the same registry the
+// dynamic providers use, so one code path) served as a Pulumi resource provider plugin by the Node SDK's
+// provider protocol server (`@pulumi/pulumi/provider` main). The engine starts it from PATH, or from the
+// plugin cache after `pulumi plugin install resource netpersona <version> --file <tarball>`.
+//
+// What differs from the dynamic provider: state carries no serialized code (no `__provider`), and secrets
+// are real: inputs arrive as secrets and the outputs the schema marks secret (and every output whose input
+// was secret) go back as secrets, so the engine encrypts them without `additionalSecretOutputs`.
+import type * as pulumi from "@pulumi/pulumi";
+
+import { providerFor } from "../resources/registry";
+import { PACKAGE_VERSION } from "../resources/common";
+import { unwrapProps, wrapSecrets } from "./wire";
+
+type Props = Record<string, unknown>;
+
+interface Schema {
+  resources: Record<string, { properties?: Record<string, { secret?: boolean }> }>;
+}
+
+/** The registry's kind for each resource token schema.json declares. */
+export const TOKEN_KINDS: Readonly<Record<string, string>> = {
+  "netpersona:index:Persona": "persona",
+  "netpersona:index:StackCa": "stack-ca",
+  "netpersona:index:Agent": "agent",
+  "netpersona:index:PersonaAttachment": "attachment",
+  "netpersona:index:Migration": "migration",
+};
+
+/** The resource type of a URN (`urn:pulumi:stack::project::[parent$]type::name`). */
+export function typeOfUrn(urn: string): string {
+  const parts = urn.split("::");
+  if (parts.length < 4) throw new Error(`netpersona: malformed URN '${urn}'`);
+  return parts[2].split("$").pop() ?? "";
+}
+
+function kindOf(urn: string): string {
+  const type = typeOfUrn(urn);
+  const kind = TOKEN_KINDS[type];
+  if (!kind)
+    throw new Error(
+      `netpersona: unknown resource type '${type}' (this plugin serves ${Object.keys(TOKEN_KINDS).join(", ")})`,
+    );
+  return kind;
+}
+
+/** The provider plugin's implementation (exported for tests; `serve` runs it). */
+export function pluginProvider(schemaText: string): pulumi.provider.Provider {
+  const schema = JSON.parse(schemaText) as Schema;
+  /** Outputs the schema marks secret, plus the inputs that arrived secret. */
+  const secretsOf = (urn: string, secretInputs: ReadonlySet<string>): Set<string> => {
+    const props = schema.resources[typeOfUrn(urn)]?.properties ?? {};
+    return new Set([
+      ...secretInputs,
+      ...Object.entries(props)
+        .filter(([, p]) => p.secret === true)
+        .map(([k]) => k),
+    ]);
+  };
+  return {
+    version: PACKAGE_VERSION,
+    schema: schemaText,
+    async check(urn, olds, news) {
+      const o = unwrapProps(olds);
+      const n = unwrapProps(news);
+      const r = await providerFor(kindOf(urn)).check(o.plain, n.plain);
+      return {
+        inputs: wrapSecrets((r.inputs ?? n.plain) as Props, n.secretKeys),
+        ...(r.failures && r.failures.length > 0 && { failures: r.failures }),
+      };
+    },
+    async diff(id, urn, olds, news) {
+      const r = await providerFor(kindOf(urn)).diff(id, unwrapProps(olds).plain, unwrapProps(news).plain);
+      return {
+        changes: r.changes,
+        replaces: r.replaces ?? [],
+        deleteBeforeReplace: r.deleteBeforeReplace ?? false,
+      };
+    },
+    async create(urn, inputs) {
+      const n = unwrapProps(inputs);
+      const r = await providerFor(kindOf(urn)).create(n.plain);
+      return { id: r.id, outs: wrapSecrets((r.outs ?? {}) as Props, secretsOf(urn, n.secretKeys)) };
+    },
+    async read(id, urn, props) {
+      const p = unwrapProps(props);
+      const r = await providerFor(kindOf(urn)).read(id, p.plain);
+      const secrets = secretsOf(urn, p.secretKeys);
+      return {
+        ...(r.id !== undefined && { id: r.id }),
+        props: wrapSecrets((r.props ?? {}) as Props, secrets),
+        ...(r.inputs !== undefined && { inputs: wrapSecrets(r.inputs as Props, secrets) }),
+      };
+    },
+    async update(id, urn, olds, news) {
+      const n = unwrapProps(news);
+      const r = await providerFor(kindOf(urn)).update(id, unwrapProps(olds).plain, n.plain);
+      return { outs: wrapSecrets((r.outs ?? n.plain) as Props, secretsOf(urn, n.secretKeys)) };
+    },
+    async delete(id, urn, props) {
+      await providerFor(kindOf(urn)).delete(id, unwrapProps(props).plain);
+    },
+  };
+}
+
+/** Serves the plugin: prints the port for the engine, then answers until the engine ends the process. */
+export async function serve(args: string[]): Promise<void> {
+  const { readFileSync } = await import("node:fs");
+  const path = await import("node:path");
+  const schemaText = readFileSync(path.join(__dirname, "../../../schema.json"), "utf8");
+  const { main } = await import("@pulumi/pulumi/provider");
+  await main(pluginProvider(schemaText), args);
+}

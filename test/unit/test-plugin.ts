@@ -1,0 +1,111 @@
+// The provider plugin (provider/plugin/server.ts) in process: the same registry as the dynamic provider behind
+// the plugin protocol's values. Secrets arrive wrapped and go back wrapped (schema-secret outputs and outputs
+// of secret inputs), unknowns are skipped by check, failures name the field, URNs map to the schema's tokens.
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+
+import { UNKNOWN_VALUE } from "../../provider/resources/common";
+import { TOKEN_KINDS, pluginProvider, typeOfUrn } from "../../provider/plugin/server";
+import { unwrapProps, wrapSecrets } from "../../provider/plugin/wire";
+
+const ROOT = path.join(__dirname, "../../..");
+const SCHEMA = readFileSync(path.join(ROOT, "schema.json"), "utf8");
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const secret = (value: unknown) => ({ [SIG]: SECRET, value });
+const urn = (type: string, name = "r") => `urn:pulumi:dev::proj::${type}::${name}`;
+
+describe("provider plugin", () => {
+  const plugin = pluginProvider(SCHEMA);
+
+  it("serves exactly the resource tokens schema.json declares, with the package version", () => {
+    const schema = JSON.parse(SCHEMA);
+    assert.deepEqual(Object.keys(TOKEN_KINDS).sort(), Object.keys(schema.resources).sort());
+    assert.equal(plugin.version, require(path.join(ROOT, "package.json")).version);
+    assert.equal(plugin.version, schema.version);
+    assert.equal(plugin.schema, SCHEMA);
+  });
+
+  it("reads the type of a URN, also under a parent", () => {
+    assert.equal(typeOfUrn(urn("netpersona:index:Persona")), "netpersona:index:Persona");
+    assert.equal(
+      typeOfUrn("urn:pulumi:dev::proj::pulumi:pulumi:Stack$netpersona:index:Agent::a"),
+      "netpersona:index:Agent",
+    );
+    assert.throws(() => typeOfUrn("nonsense"), /malformed URN 'nonsense'/);
+  });
+
+  it("refuses a type it does not serve, naming the ones it does", async () => {
+    await assert.rejects(plugin.check!(urn("netpersona:index:Nope"), {}, {}), {
+      message:
+        "netpersona: unknown resource type 'netpersona:index:Nope' (this plugin serves netpersona:index:Persona, netpersona:index:StackCa, netpersona:index:Agent, netpersona:index:PersonaAttachment, netpersona:index:Migration)",
+    });
+  });
+
+  it("check names the field of a bad value, and skips unknowns", async () => {
+    const bad = await plugin.check!(urn("netpersona:index:Persona"), {}, { mtu: 70000 });
+    assert.deepEqual(bad.failures, [{ property: "mtu", reason: "must be at most 9000 (jumbo frames)" }]);
+    const unknown = await plugin.check!(urn("netpersona:index:Persona"), {}, { mtu: UNKNOWN_VALUE });
+    assert.equal(unknown.failures, undefined);
+  });
+
+  it("check hands secret inputs back as secrets, unwrapped inside", async () => {
+    const r = await plugin.check!(
+      urn("netpersona:index:Persona"),
+      {},
+      { mtu: 1400, personaName: secret("web") },
+    );
+    assert.deepEqual(r.inputs.personaName, secret("web"));
+    assert.equal(r.inputs.mtu, 1400);
+    assert.equal(r.inputs.netpersonaVersion, plugin.version);
+    assert.equal(r.failures, undefined);
+  });
+
+  it("create marks the schema's secret outputs secret and carries no serialized code", async () => {
+    const checked = await plugin.check!(urn("netpersona:index:StackCa"), {}, { commonName: "plugin test" });
+    const r = await plugin.create!(urn("netpersona:index:StackCa"), checked.inputs);
+    for (const k of ["keyPem", "clientKeyPem"]) {
+      assert.equal(r.outs[k][SIG], SECRET, k);
+      assert.match(r.outs[k].value, /^-----BEGIN PRIVATE KEY-----/);
+    }
+    assert.match(r.outs.certPem, /^-----BEGIN CERTIFICATE-----/);
+    assert.equal("__provider" in r.outs, false);
+    // What the server sends: google-protobuf's Struct must carry it.
+    assert.doesNotThrow(() => Struct.fromJavaScript(r.outs));
+    // Read of the stored state keeps the secrets secret.
+    const read = await plugin.read!(r.id, urn("netpersona:index:StackCa"), r.outs);
+    assert.equal(read.props.keyPem[SIG], SECRET);
+    assert.equal(read.props.certPem, r.outs.certPem);
+  });
+
+  it("diff compares plain values whether or not they were secret", async () => {
+    const u = urn("netpersona:index:Persona");
+    const c = await plugin.check!(u, {}, { mtu: 1400 });
+    const created = await plugin.create!(u, c.inputs);
+    const same = await plugin.diff!(created.id, u, created.outs, c.inputs);
+    assert.equal(same.changes, false);
+    const c2 = await plugin.check!(u, c.inputs, { mtu: 1300 });
+    const changed = await plugin.diff!(created.id, u, created.outs, c2.inputs);
+    assert.equal(changed.changes, true);
+  });
+
+  it("unwraps output values: an output without a value is unknown", () => {
+    const out = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+    const r = unwrapProps({
+      a: { [SIG]: out, value: 1, secret: true },
+      b: { [SIG]: out },
+      c: { nested: [secret("x")] },
+      d: 2,
+    });
+    assert.deepEqual(r.plain, { a: 1, b: UNKNOWN_VALUE, c: { nested: ["x"] }, d: 2 });
+    assert.deepEqual([...r.secretKeys].sort(), ["a", "c"]);
+    assert.deepEqual(wrapSecrets({ a: 1, b: null, c: UNKNOWN_VALUE }, new Set(["a", "b", "c"])), {
+      a: secret(1),
+      b: null,
+      c: UNKNOWN_VALUE,
+    });
+  });
+});
