@@ -127,11 +127,14 @@ export const CASES: BlastCase[] = [
   },
 ];
 
-/** Puts the path back: no fault rules (the silent DNS address stays silent), no link impairment. */
+/** Puts the path back: no fault rules (the silent DNS address stays silent), no link impairment, and no path
+ *  MTU a host learned (between lab impair's nft rules and its bridge MTU a "fragmentation needed" can get
+ *  through and be cached for 10 minutes: a later all-at-once run would then be spared the black hole). */
 export async function clearFaults(env: BlastEnv): Promise<void> {
   await healthy(env);
   for (const link of ["destination:source", "source:destination"])
     await labImpair(env.inv.name, { link, clear: true });
+  for (const h of env.inv.hosts) await run(["ip", "route", "flush", "cache"], { netns: h.netns });
 }
 
 /** The second gateway (.3), the silent DNS address (.4) and the source persona: MTU 1400, cubic, standard,

@@ -157,6 +157,7 @@ const brief = (outcome: string) =>
     .replace(/ at (w = )?[\d.]+( s)?/g, "")
     .replace(/apply [a-z0-9]+-[a-z0-9]+ /, "apply ")
     .replace(/^(rolled back: )rollback: /, "$1")
+    .replace(/^converged: converged: /, "converged: ")
     .split(/[;(]/)[0]
     .trim();
 

@@ -133,6 +133,7 @@ async function one(c: Ctx, bc: BlastCase, mode: Mode, repeat: number, o: PartOpt
   const host = createHostController({ netns: c.dst.host.netns });
   const target = bc.target(c.env);
   await host.apply(c.env.source);
+  await clearFaults(c.env);
   await bc.inject(c.env);
   const load1 = Math.round(os.loadavg()[0] * 100) / 100;
   let change = 0;
