@@ -11,7 +11,8 @@
 #    It talks to the engine over the stable language-host gRPC protocol and runs the program with the
 #    project's own @pulumi/pulumi, so an older host serves a newer engine and SDK (tested by the CLI e2e
 #    tests: TypeScript and JavaScript projects, config, outputs, refresh, destroy).
-# 4. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
+# 4. The YAML language host (pulumi-language-yaml) from github.com/pulumi/pulumi-yaml via tools/yaml-build.
+# 5. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
 #    package) is copied into the same bin folder, because the engine looks for plugins next to `pulumi`
 #    or on PATH, never in node_modules.
 # Prints the bin folder to put on PATH as its last line.
@@ -95,6 +96,36 @@ else
   log "built $cache/pulumi-language-nodejs in $(( $(date +%s) - start )) s"
 fi
 [ -z "$language" ] || ln -sfn "$language" "$cache/pulumi-language-nodejs"
+
+# The YAML language host (pulumi-language-yaml), which runs Pulumi YAML programs (examples/persona-yaml) with
+# the provider plugin pulumi-resource-netpersona: built from the Go module proxy through tools/yaml-build
+# (github.com/pulumi/pulumi-yaml, about 4 minutes on 2 cores the first time), cached next to the engine and
+# rebuilt only when tools/yaml-build/go.mod changes. NETPERSONA_SKIP_YAML=1 leaves it out (the YAML lab test
+# then fails, saying so).
+yaml_stamp=$(sha256sum "$here/tools/yaml-build/go.mod" | cut -d' ' -f1)
+if [ "${NETPERSONA_SKIP_YAML:-}" = 1 ]; then
+  log "YAML language host skipped (NETPERSONA_SKIP_YAML=1)"
+elif [ -x "$cache/pulumi-language-yaml" ] && [ -f "$cache/pulumi-language-yaml.built" ] &&
+    [ "$(cat "$cache/pulumi-language-yaml.built")" = "$yaml_stamp" ]; then
+  log "YAML language host cached: $cache/pulumi-language-yaml"
+else
+  command -v go >/dev/null || { log "Go is required to build the YAML language host offline; install Go >= 1.25"; exit 1; }
+  yaml_version=$(sed -n 's#.*github.com/pulumi/pulumi-yaml \(v[0-9.]*\).*#\1#p' "$here/tools/yaml-build/go.mod" | head -n1)
+  log "building pulumi-language-yaml $yaml_version from the Go module proxy (first time only; about 4 minutes)"
+  start=$(date +%s)
+  tmp="$cache/pulumi-language-yaml.tmp.$$"
+  if ! (cd "$here/tools/yaml-build" && nice -n 10 go build -trimpath -o "$tmp" -ldflags "-s -w" \
+      github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) 2>"$cache/yaml-build.log"; then
+    rm -f "$tmp"
+    log "the YAML language host build failed:"
+    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/yaml-build.log" | head -20 >&2 || tail -20 "$cache/yaml-build.log" >&2
+    log "full log: $cache/yaml-build.log"
+    exit 1
+  fi
+  mv -f "$tmp" "$cache/pulumi-language-yaml"
+  echo "$yaml_stamp" >"$cache/pulumi-language-yaml.built"
+  log "built $cache/pulumi-language-yaml in $(( $(date +%s) - start )) s"
+fi
 
 # The dynamic-provider plugin: a small script shipped in @pulumi/pulumi that runs node on its provider host.
 plugin="$here/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"

@@ -34,6 +34,16 @@ export function typeOfUrn(urn: string): string {
   return parts[2].split("$").pop() ?? "";
 }
 
+/**
+ * Inputs the TypeScript SDK adds on the program's side (sdk/agent.ts), which a program in another language
+ * cannot: the plugin adds them in check, from its own installation (the agent bundle it will upload).
+ */
+const PROGRAM_INPUTS: Readonly<Record<string, () => Props>> = {
+  agent: () => ({
+    bundleHash: (require("../bootstrap/install") as typeof import("../bootstrap/install")).bundleFiles().hash,
+  }),
+};
+
 function kindOf(urn: string): string {
   const type = typeOfUrn(urn);
   const kind = TOKEN_KINDS[type];
@@ -63,7 +73,8 @@ export function pluginProvider(schemaText: string): pulumi.provider.Provider {
     async check(urn, olds, news) {
       const o = unwrapProps(olds);
       const n = unwrapProps(news);
-      const r = await providerFor(kindOf(urn)).check(o.plain, n.plain);
+      const kind = kindOf(urn);
+      const r = await providerFor(kind).check(o.plain, { ...PROGRAM_INPUTS[kind]?.(), ...n.plain });
       return {
         inputs: wrapSecrets((r.inputs ?? n.plain) as Props, n.secretKeys),
         ...(r.failures && r.failures.length > 0 && { failures: r.failures }),

@@ -64,6 +64,28 @@ describe("provider plugin", () => {
     assert.equal(r.failures, undefined);
   });
 
+  it("check adds the inputs the TypeScript SDK adds on the program side (the Agent's bundle hash)", async () => {
+    const { bundleFiles } = await import("../../provider/bootstrap/install");
+    const caUrn = urn("netpersona:index:StackCa");
+    const ca = (await plugin.create!(caUrn, (await plugin.check!(caUrn, {}, {})).inputs)).outs;
+    const r = await plugin.check!(
+      urn("netpersona:index:Agent"),
+      {},
+      {
+        connection: secret({ host: "10.0.0.1", privateKey: "k", hostKey: "ssh-ed25519 AAAA" }),
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        clientCertPem: ca.clientCertPem,
+        clientKeyPem: ca.clientKeyPem,
+      },
+    );
+    assert.equal(r.failures, undefined);
+    assert.equal(r.inputs.bundleHash, bundleFiles().hash);
+    assert.equal(r.inputs.connection[SIG], SECRET);
+    assert.equal(r.inputs.caKeyPem[SIG], SECRET);
+    assert.equal(r.inputs.caCertPem, ca.certPem);
+  });
+
   it("create marks the schema's secret outputs secret and carries no serialized code", async () => {
     const checked = await plugin.check!(urn("netpersona:index:StackCa"), {}, { commonName: "plugin test" });
     const r = await plugin.create!(urn("netpersona:index:StackCa"), checked.inputs);
