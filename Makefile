@@ -64,8 +64,9 @@ demo: deps build ## the main job: a live migration in the lab, adapting to loss 
 ci-example: deps pack ## examples/ci as its pipeline runs it (preview, up, no-change preview) against a lab
 	bash scripts/ci-example.sh
 
-schema: build ## regenerate schema.json from the zod schemas
+schema: build ## regenerate schema.json from the zod schemas, and the Python SDK (sdk/python) from it
 	node dist/scripts/gen-schema.js
+	bash scripts/gen-python-sdk.sh
 
 bench: deps build ## benchmarks: writes bench/results.json and bench/RESULTS.md
 	node dist/bench/run.js
