@@ -11,6 +11,7 @@ import {
   type EchoResponder,
 } from "../../provider/agent/metrics/echo";
 import { EchoProber } from "../../provider/agent/metrics/prober";
+import { SESSION_PROBE_PORTS } from "../../provider/agent/session/probes";
 import {
   meanAbsDelta,
   percentile,
@@ -165,6 +166,30 @@ describe("metrics: echo prober on loopback", function () {
     stray.close();
     while (responder.counts().ignored === 0) await sleep(10);
     assert.deepEqual(responder.counts(), { echoed: 20, ignored: 1, refused: 0, limited: 0 });
+  });
+
+  it("takes its source ports in turn (sourcePorts), so a multipath route spreads the probes like traffic", async function () {
+    const ports: number[] = [];
+    const sock = dgram.createSocket("udp4");
+    sock.on("message", (msg, rinfo) => {
+      ports.push(rinfo.port);
+      sock.send(msg, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve) => sock.bind(0, "127.0.0.1", resolve));
+    fake = { close: () => new Promise<void>((r) => sock.close(() => r())) };
+    prober = new EchoProber([{ name: "lo", address: "127.0.0.1", port: sock.address().port }], {
+      intervalMs: 5,
+      timeoutMs: 2000,
+      window: 50,
+      sourcePorts: SESSION_PROBE_PORTS,
+    });
+    await prober.open();
+    for (let i = 0; i < 16; i++) prober.sendRound();
+    await settle(prober);
+    const [st] = prober.stats();
+    assert.deepEqual([st.sent, st.received, st.lost], [16, 16, 0]);
+    assert.equal(new Set(ports).size, 8);
+    assert.deepEqual(ports.slice(8), ports.slice(0, 8), "the same 8 ports, in the same turn");
   });
 
   it("drops, duplicates and late replies are counted exactly", async function () {

@@ -25,6 +25,8 @@ export interface ProberOptions {
   payloadBytes?: number;
   /** Local address to send from (default: the kernel's choice). */
   bindAddress?: string;
+  /** Sockets (source ports) per address family, used in turn (default 1): a multipath route spreads them. */
+  sourcePorts?: number;
 }
 
 export interface PeerProbeStats extends WindowStats {
@@ -68,6 +70,7 @@ export class EchoProber {
   private readonly token = randomInt(0, 2 ** 32);
   private readonly peers = new Map<string, PeerState>();
   private readonly sockets = new Map<4 | 6, dgram.Socket>();
+  private readonly extra = new Map<4 | 6, dgram.Socket[]>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -107,6 +110,15 @@ export class EchoProber {
         });
       });
       this.sockets.set(family, sock);
+      const more: dgram.Socket[] = [];
+      for (let i = 1; i < (this.opts.sourcePorts ?? 1); i++) {
+        const x = dgram.createSocket(family === 6 ? "udp6" : "udp4");
+        x.on("message", (msg, rinfo) => this.onReply(msg, `${rinfo.address}|${rinfo.port}`));
+        x.on("error", () => undefined);
+        await new Promise<void>((resolve) => x.bind(0, bind, () => resolve()));
+        more.push(x);
+      }
+      this.extra.set(family, [sock, ...more]);
     }
   }
 
@@ -125,7 +137,9 @@ export class EchoProber {
   /** One probe to every peer. */
   sendRound(): void {
     for (const s of this.peers.values()) {
-      const sock = this.sockets.get(isIP(s.peer.address) === 6 ? 6 : 4);
+      const fam = isIP(s.peer.address) === 6 ? 6 : 4;
+      const all = this.extra.get(fam);
+      const sock = all?.[s.nextSeq % all.length] ?? this.sockets.get(fam);
       if (!sock) throw new Error("EchoProber: call open() before sending");
       const seq = s.nextSeq++;
       const sentNs = process.hrtime.bigint();
@@ -169,8 +183,9 @@ export class EchoProber {
 
   async close(): Promise<void> {
     this.stop();
-    const socks = [...this.sockets.values()];
+    const socks = [...this.extra.values()].flat();
     this.sockets.clear();
+    this.extra.clear();
     await Promise.all(socks.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

@@ -29,6 +29,12 @@ export function probeSpacingMs(intervalMs: number): number {
   return Math.min(100, Math.max(20, Math.round(intervalMs / 10)));
 }
 
+/** Source ports the session's probes take in turn. A weighted multipath route (the blend of two gateways)
+ *  hashes each 5-tuple to one gateway: with one socket the gates saw a bad target gateway only once the
+ *  probe's own flow moved, at weight 0.5-1; with 8 they see it at the first weights, as the traffic does
+ *  (bench/blast-radius.ts: gateway black hole, blended/all-at-once failed requests 0.44 -> 0.05). */
+export const SESSION_PROBE_PORTS = 8;
+
 export class PathProbes {
   private readonly prober: EchoProber;
   private readonly meter = new InterfaceMeter();
@@ -45,6 +51,7 @@ export class PathProbes {
       intervalMs: opts.spacingMs,
       timeoutMs: opts.timeoutMs ?? 1000,
       window: Math.max(10, Math.ceil(opts.windowMs / opts.spacingMs)),
+      sourcePorts: SESSION_PROBE_PORTS,
     });
   }
 
