@@ -10,7 +10,12 @@ import { analyse } from "../../provider/discovery/analyse";
 import { sampleFlows, type SampleWindow } from "../../provider/discovery/sampler";
 import { sleep } from "./traffic/common";
 import { startGeneralMix, toolLabelOf, type GeneralMix, type Tool, type ToolLabel } from "./traffic/general";
-import { APP_CLASSES, type AppClass, type ClassifiedFlow, type DiscoveryResult } from "../../provider/discovery/types";
+import {
+  APP_CLASSES,
+  type AppClass,
+  type ClassifiedFlow,
+  type DiscoveryResult,
+} from "../../provider/discovery/types";
 
 export interface Rate {
   right: number;
