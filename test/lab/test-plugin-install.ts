@@ -1,0 +1,91 @@
+// The plugin's tarball (scripts/plugin-tarball.sh) installed as the README says, with
+// `pulumi plugin install resource netpersona <version> --file <tarball>` into a fresh PULUMI_HOME, then a
+// Pulumi YAML program run with no plugin on PATH: the engine starts the installed plugin from its cache.
+import * as assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { run } from "../../provider/util/exec";
+import { REPO } from "../e2e";
+
+const VERSION: string = require(path.join(REPO, "package.json")).version;
+const PROGRAM = `name: plugin-install
+runtime: yaml
+resources:
+  ca:
+    type: netpersona:StackCa
+  web:
+    type: netpersona:Persona
+    properties:
+      mtu: 1400
+outputs:
+  summary: \${web.summary}
+  certPem: \${ca.certPem}
+`;
+
+describe("the plugin tarball: pulumi plugin install --file, then a YAML program", function () {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const pulumi = (args: string[], check = true) =>
+    run(["pulumi", ...args, "--non-interactive", "--color", "never"], {
+      cwd: path.join(dir, "proj"),
+      env,
+      check,
+      timeoutMs: 300_000,
+    });
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "netpersona-plugin-install-"));
+    mkdirSync(path.join(dir, "proj"));
+    writeFileSync(path.join(dir, "proj", "Pulumi.yaml"), PROGRAM);
+    // No pulumi-resource-netpersona on PATH: only the installed plugin can serve the program.
+    const bin = path.join(process.env.HOME ?? "/root", ".cache/netpersona/pulumi-v3.259.0/bin");
+    const rest = (process.env.PATH ?? "")
+      .split(":")
+      .filter((p) => p && !existsSync(path.join(p, "pulumi-resource-netpersona")));
+    env = {
+      ...process.env,
+      PATH: [bin, ...rest].join(":"),
+      PULUMI_HOME: path.join(dir, "home"),
+      PULUMI_BACKEND_URL: `file://${path.join(dir, "proj")}`,
+      PULUMI_CONFIG_PASSPHRASE: "netpersona-plugin-install",
+      PULUMI_SKIP_UPDATE_CHECK: "1",
+    };
+  });
+
+  after(async () => {
+    if (dir && existsSync(path.join(dir, "proj", "Pulumi.yaml"))) await pulumi(["destroy", "--yes"], false);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("installs the tarball as resource plugin netpersona at the package version", async () => {
+    const tarball = (
+      await run(["bash", path.join(REPO, "scripts", "plugin-tarball.sh"), dir], { timeoutMs: 300_000 })
+    ).stdout.trim();
+    assert.equal(path.basename(tarball), `pulumi-resource-netpersona-v${VERSION}-linux-amd64.tar.gz`);
+    await pulumi(["plugin", "install", "resource", "netpersona", VERSION, "--file", tarball]);
+    const ls = JSON.parse((await pulumi(["plugin", "ls", "--json"])).stdout) as {
+      name: string;
+      kind: string;
+      version: string;
+    }[];
+    assert.deepEqual(
+      ls.map((p) => `${p.kind} ${p.name} ${p.version}`),
+      [`resource netpersona ${VERSION}`],
+    );
+  });
+
+  it("a YAML program runs on the installed plugin: up, clean second preview, destroy", async () => {
+    await pulumi(["stack", "init", "dev"]);
+    const up = await pulumi(["up", "--yes", "--skip-preview"]);
+    assert.match(up.stdout, /\+ 3 created/);
+    assert.doesNotMatch(up.stdout + up.stderr, /from \$PATH/);
+    const outs = JSON.parse((await pulumi(["stack", "output", "--json"])).stdout);
+    assert.deepEqual(outs.summary, ["MTU 1400 (per-route mtu lock)"]);
+    assert.match(outs.certPem, /^-----BEGIN CERTIFICATE-----/);
+    await pulumi(["preview", "--expect-no-changes"]);
+    const d = await pulumi(["destroy", "--yes", "--skip-preview"]);
+    assert.match(d.stdout, /- 3 deleted/);
+  });
+});
