@@ -11,6 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 
 import type { AgentConnection } from "../agent/rpc/client";
 import type { AgentError } from "../agent/rpc/errors";
+import type { MetricsSummary } from "../agent/session/records";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
@@ -36,14 +37,8 @@ export interface HistoryEntry {
   rule: string;
   changes: string[];
   reason: string;
-  metrics?: {
-    rttP50Ms: number;
-    rttP90Ms: number;
-    lossRatio: number;
-    jitterMs: number;
-    throughputBps: number;
-    pathMtu: number;
-  };
+  /** What the decision was based on (the session event's metrics, as the agent records them). */
+  metrics?: MetricsSummary;
 }
 
 function parse(props: Record<string, unknown>): MigrationInputs {
