@@ -1,4 +1,6 @@
-// Shared by the traffic programs: a seeded random generator, `--key value` arguments, clean shutdown.
+// Shared by the traffic programs: a seeded random generator, `--key value` arguments, clean shutdown, and the
+// ssh options the mixes use to reach a lab host.
+import type { LabInventory } from "../../../provider/lab";
 
 /** mulberry32: small, fast, deterministic for a seed. */
 export function rng(seed: number): () => number {
@@ -46,4 +48,24 @@ export function onStop(cleanup: () => void = () => undefined): void {
       process.exit(0);
     });
   }
+}
+
+/** ssh options for a lab host: the inventory's key, its pinned known_hosts only, no prompt, no agent keys. */
+export function sshOptions(inv: LabInventory): string[] {
+  return [
+    "-F",
+    "/dev/null",
+    "-i",
+    inv.clientKeyPath,
+    "-o",
+    `UserKnownHostsFile=${inv.knownHostsPath}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+  ];
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { LabHost, LabInventory } from "../../../provider/lab";
 import { start } from "../../../provider/util/exec";
 import type { AppClass, FlowKey } from "../../../provider/discovery/types";
-import { sleep } from "./common";
+import { sleep, sshOptions } from "./common";
 import { postgresBin, startPostgres, stopPostgres } from "./postgres";
 import { startMariadb, startNginx, startRedis, startSocatShell, type RunningServer } from "./servers";
 
@@ -103,25 +103,6 @@ function hostOf(inv: LabInventory, name: string): LabHost {
   const h = inv.hosts.find((x) => x.name === name);
   if (!h) throw new Error(`lab ${inv.name} has no host ${name}`);
   return h;
-}
-
-function sshOptions(inv: LabInventory): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-i",
-    inv.clientKeyPath,
-    "-o",
-    `UserKnownHostsFile=${inv.knownHostsPath}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "IdentitiesOnly=yes",
-  ];
 }
 
 async function stopChild(c: ChildProcess): Promise<void> {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { LabHost, LabInventory } from "../../../provider/lab";
 import { start } from "../../../provider/util/exec";
 import type { AppClass, FlowKey } from "../../../provider/discovery/types";
-import { sleep } from "./common";
+import { sleep, sshOptions } from "./common";
 import { postgresBin, startPostgres, stopPostgres, type PostgresServer } from "./postgres";
 import type { MixSpec } from "./mixes";
 
@@ -38,26 +38,7 @@ function hostOf(inv: LabInventory, name: string): LabHost {
 }
 
 function sshArgv(inv: LabInventory, to: LabHost): string[] {
-  return [
-    "ssh",
-    "-F",
-    "/dev/null",
-    "-i",
-    inv.clientKeyPath,
-    "-o",
-    `UserKnownHostsFile=${inv.knownHostsPath}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "IdentitiesOnly=yes",
-    `${to.user}@${to.address}`,
-    "--",
-    "cat",
-  ];
+  return ["ssh", ...sshOptions(inv), `${to.user}@${to.address}`, "--", "cat"];
 }
 
 async function stopChild(c: ChildProcess): Promise<void> {
