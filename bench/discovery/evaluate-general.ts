@@ -9,6 +9,7 @@ import type { LabInventory } from "../../provider/lab";
 import { analyse } from "../../provider/discovery/analyse";
 import { sampleFlows, type SampleWindow } from "../../provider/discovery/sampler";
 import { sleep } from "./traffic/common";
+import { classRates, emptyConfusion } from "./confusion";
 import { startGeneralMix, toolLabelOf, type GeneralMix, type Tool, type ToolLabel } from "./traffic/general";
 import {
   APP_CLASSES,
@@ -84,9 +85,7 @@ export function scoreGeneral(
   labels: readonly ToolLabel[],
   hints: boolean,
 ): GeneralScore {
-  const matrix = Object.fromEntries(
-    APP_CLASSES.map((t) => [t, Object.fromEntries(APP_CLASSES.map((p) => [p, 0]))]),
-  ) as GeneralScore["matrix"];
+  const matrix = emptyConfusion();
   const byteMatrix = structuredClone(matrix);
   const tools = new Map<Tool, { applicationClass: AppClass } & Rate>();
   const sessions = new Map<
@@ -147,19 +146,15 @@ export function scoreGeneral(
       inherited: c.why.startsWith("its own evidence is weak"),
     });
   }
-  const perClass = APP_CLASSES.map((cls) => {
-    const tp = matrix[cls][cls];
-    const predicted = APP_CLASSES.reduce((a, t) => a + matrix[t][cls], 0);
-    const support = APP_CLASSES.reduce((a, p) => a + matrix[cls][p], 0);
+  const perClass = classRates(matrix).map(({ applicationClass: cls, support, ...rates }) => {
     const supportBytes = APP_CLASSES.reduce((a, p) => a + byteMatrix[cls][p], 0);
     return {
       applicationClass: cls,
-      precision: predicted ? tp / predicted : 1,
-      recall: support ? tp / support : 1,
+      ...rates,
       byteRecall: supportBytes ? byteMatrix[cls][cls] / supportBytes : 1,
       support,
     };
-  }).filter((p) => p.support > 0 || APP_CLASSES.some((t) => matrix[t][p.applicationClass] > 0));
+  });
   const sessionList = [...sessions.entries()].map(([session, s]) => {
     const [predicted] = [...s.bytes.entries()].sort((x, y) => y[1] - x[1])[0];
     const total = [...s.bytes.values()].reduce((a, x) => a + x, 0);

@@ -6,6 +6,7 @@ import { sampleFlows, type SampleWindow } from "../../provider/discovery/sampler
 import { labelOf, startMix, type Label } from "./traffic/mix";
 import type { MixSpec } from "./traffic/mixes";
 import { sleep } from "./traffic/common";
+import { classRates, emptyConfusion } from "./confusion";
 import { APP_CLASSES, type AppClass, type DiscoveryResult } from "../../provider/discovery/types";
 
 export interface Score {
@@ -21,9 +22,7 @@ export interface Score {
 }
 
 export function score(result: DiscoveryResult, labels: readonly Label[], hints: boolean): Score {
-  const matrix = Object.fromEntries(
-    APP_CLASSES.map((t) => [t, Object.fromEntries(APP_CLASSES.map((p) => [p, 0]))]),
-  ) as Score["matrix"];
+  const matrix = emptyConfusion();
   let [flows, unlabelled, right, bytes, rightBytes] = [0, 0, 0, 0, 0];
   const mistakes: Score["mistakes"] = [];
   for (const c of result.flows) {
@@ -41,17 +40,7 @@ export function score(result: DiscoveryResult, labels: readonly Label[], hints: 
       rightBytes += b;
     } else mistakes.push({ truth, predicted: c.applicationClass, bytes: b, why: c.why });
   }
-  const perClass = APP_CLASSES.map((cls) => {
-    const tp = matrix[cls][cls];
-    const predicted = APP_CLASSES.reduce((a, t) => a + matrix[t][cls], 0);
-    const support = APP_CLASSES.reduce((a, p) => a + matrix[cls][p], 0);
-    return {
-      applicationClass: cls,
-      precision: predicted ? tp / predicted : 1,
-      recall: support ? tp / support : 1,
-      support,
-    };
-  }).filter((p) => p.support > 0 || APP_CLASSES.some((t) => matrix[t][p.applicationClass] > 0));
+  const perClass = classRates(matrix);
   return {
     hints,
     flows,
