@@ -76,15 +76,22 @@ export class SchemaBuilder {
     };
   }
 
+  /**
+   * A Pulumi object type. A field with a default is not required, whichever way zod converted it (its
+   * output view lists defaulted fields as required, since parsing fills them in): Pulumi types serve as
+   * inputs too, where the field may be left out.
+   */
   objectType(js: JsonSchema, secrets: readonly string[] = []): Json {
+    const props = js.properties ?? {};
     const properties = Object.fromEntries(
-      Object.entries(js.properties ?? {}).map(([k, v]) => [k, this.property(v, secrets.includes(k))]),
+      Object.entries(props).map(([k, v]) => [k, this.property(v, secrets.includes(k))]),
     );
+    const required = (js.required ?? []).filter((k) => props[k]?.default === undefined).sort();
     return {
       type: "object",
       ...(js.description && { description: js.description }),
       properties,
-      ...(js.required?.length && { required: [...js.required].sort() }),
+      ...(required.length > 0 && { required }),
     };
   }
 }

@@ -48,6 +48,27 @@ describe("Python SDK generated from schema.json", () => {
     assert.match(ca, /additional_secret_outputs=\[[^\]]*"keyPem"/);
   });
 
+  it("leaves every field with a default optional in the input types (mtu_scope defaults to 'route')", () => {
+    const schema = JSON.parse(readFileSync(path.join(ROOT, "schema.json"), "utf8"));
+    const inputs = readFileSync(path.join(SDK, "pulumi_netpersona", "_inputs.py"), "utf8");
+    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const checked: string[] = [];
+    for (const [token, t] of Object.entries<{ properties?: Record<string, { default?: unknown }> }>(
+      schema.types,
+    )) {
+      const name = token.split(":").pop();
+      const block = inputs.split(`\nclass ${name}ArgsDict(TypedDict):\n`)[1]?.split("\nclass ")[0];
+      if (block === undefined) continue; // an output-only type
+      for (const [k, p] of Object.entries(t.properties ?? {})) {
+        if (p.default === undefined) continue;
+        assert.match(block, new RegExp(`\\n    ${snake(k)}: NotRequired\\[`), `${name}.${k}`);
+        checked.push(`${name}.${k}`);
+      }
+    }
+    assert.ok(checked.includes("PersonaDefinition.mtuScope"), checked.join(", "));
+    assert.match(inputs, /if mtu_scope is None:\n\s+mtu_scope = 'route'/);
+  });
+
   it("compiles", async () => {
     const py = files(SDK).filter((f) => f.endsWith(".py"));
     await run(["python3", "-m", "py_compile", ...py.map((f) => path.join(SDK, f))], {

@@ -531,10 +531,6 @@ class PersonaDefinitionArgsDict(TypedDict):
     """
     The normalised definition (what agents apply).
     """
-    mtu_scope: pulumi.Input['MtuScope']
-    """
-    Where the MTU applies: per-route `mtu lock` (default), the link, or both.
-    """
     congestion_control: NotRequired[pulumi.Input[Optional['CongestionControl']]]
     """
     TCP congestion control for the routes the persona covers.
@@ -546,6 +542,10 @@ class PersonaDefinitionArgsDict(TypedDict):
     mtu: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
     MTU in bytes.
+    """
+    mtu_scope: NotRequired[pulumi.Input[Optional['MtuScope']]]
+    """
+    Where the MTU applies: per-route `mtu lock` (default), the link, or both.
     """
     qos: NotRequired[pulumi.Input[Optional['QosArgsDict']]]
     """
@@ -559,47 +559,36 @@ class PersonaDefinitionArgsDict(TypedDict):
 @pulumi.input_type
 class PersonaDefinitionArgs:
     def __init__(__self__, *,
-                 mtu_scope: pulumi.Input[Optional['MtuScope']] = None,
                  congestion_control: pulumi.Input[Optional['CongestionControl']] = None,
                  dns: pulumi.Input[Optional['DnsArgs']] = None,
                  mtu: pulumi.Input[Optional[_builtins.int]] = None,
+                 mtu_scope: pulumi.Input[Optional['MtuScope']] = None,
                  qos: pulumi.Input[Optional['QosArgs']] = None,
                  routes: pulumi.Input[Optional['RoutesArgs']] = None):
         """
         The normalised definition (what agents apply).
 
-        :param pulumi.Input['MtuScope'] mtu_scope: Where the MTU applies: per-route `mtu lock` (default), the link, or both.
         :param pulumi.Input['CongestionControl'] congestion_control: TCP congestion control for the routes the persona covers.
         :param pulumi.Input['DnsArgs'] dns: DNS server preference.
         :param pulumi.Input[_builtins.int] mtu: MTU in bytes.
+        :param pulumi.Input['MtuScope'] mtu_scope: Where the MTU applies: per-route `mtu lock` (default), the link, or both.
         :param pulumi.Input['QosArgs'] qos: Quality of service: the traffic class marked on the host's outgoing packets.
         :param pulumi.Input['RoutesArgs'] routes: Routing hints: preferred egress gateway or device, metrics, extra prefixes.
         """
-        if mtu_scope is None:
-            mtu_scope = 'route'
-        pulumi.set(__self__, "mtu_scope", mtu_scope)
         if congestion_control is not None:
             pulumi.set(__self__, "congestion_control", congestion_control)
         if dns is not None:
             pulumi.set(__self__, "dns", dns)
         if mtu is not None:
             pulumi.set(__self__, "mtu", mtu)
+        if mtu_scope is None:
+            mtu_scope = 'route'
+        if mtu_scope is not None:
+            pulumi.set(__self__, "mtu_scope", mtu_scope)
         if qos is not None:
             pulumi.set(__self__, "qos", qos)
         if routes is not None:
             pulumi.set(__self__, "routes", routes)
-
-    @_builtins.property
-    @pulumi.getter(name="mtuScope")
-    def mtu_scope(self) -> pulumi.Input['MtuScope']:
-        """
-        Where the MTU applies: per-route `mtu lock` (default), the link, or both.
-        """
-        return pulumi.get(self, "mtu_scope")
-
-    @mtu_scope.setter
-    def mtu_scope(self, value: pulumi.Input['MtuScope']):
-        pulumi.set(self, "mtu_scope", value)
 
     @_builtins.property
     @pulumi.getter(name="congestionControl")
@@ -636,6 +625,18 @@ class PersonaDefinitionArgs:
     @mtu.setter
     def mtu(self, value: pulumi.Input[Optional[_builtins.int]]):
         pulumi.set(self, "mtu", value)
+
+    @_builtins.property
+    @pulumi.getter(name="mtuScope")
+    def mtu_scope(self) -> pulumi.Input[Optional['MtuScope']]:
+        """
+        Where the MTU applies: per-route `mtu lock` (default), the link, or both.
+        """
+        return pulumi.get(self, "mtu_scope")
+
+    @mtu_scope.setter
+    def mtu_scope(self, value: pulumi.Input[Optional['MtuScope']]):
+        pulumi.set(self, "mtu_scope", value)
 
     @_builtins.property
     @pulumi.getter

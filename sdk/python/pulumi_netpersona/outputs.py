@@ -602,10 +602,10 @@ class PersonaDefinition(dict):
     @staticmethod
     def __key_warning(key: str):
         suggest = None
-        if key == "mtuScope":
-            suggest = "mtu_scope"
-        elif key == "congestionControl":
+        if key == "congestionControl":
             suggest = "congestion_control"
+        elif key == "mtuScope":
+            suggest = "mtu_scope"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in PersonaDefinition. Access the value via the '{suggest}' property getter instead.")
@@ -619,43 +619,36 @@ class PersonaDefinition(dict):
         return super().get(key, default)
 
     def __init__(__self__, *,
-                 mtu_scope: Optional['MtuScope'] = None,
                  congestion_control: Optional['CongestionControl'] = None,
                  dns: Optional['outputs.Dns'] = None,
                  mtu: Optional[_builtins.int] = None,
+                 mtu_scope: Optional['MtuScope'] = None,
                  qos: Optional['outputs.Qos'] = None,
                  routes: Optional['outputs.Routes'] = None):
         """
         The normalised definition (what agents apply).
 
-        :param 'MtuScope' mtu_scope: Where the MTU applies: per-route `mtu lock` (default), the link, or both.
         :param 'CongestionControl' congestion_control: TCP congestion control for the routes the persona covers.
         :param 'Dns' dns: DNS server preference.
         :param _builtins.int mtu: MTU in bytes.
+        :param 'MtuScope' mtu_scope: Where the MTU applies: per-route `mtu lock` (default), the link, or both.
         :param 'Qos' qos: Quality of service: the traffic class marked on the host's outgoing packets.
         :param 'Routes' routes: Routing hints: preferred egress gateway or device, metrics, extra prefixes.
         """
-        if mtu_scope is None:
-            mtu_scope = 'route'
-        pulumi.set(__self__, "mtu_scope", mtu_scope)
         if congestion_control is not None:
             pulumi.set(__self__, "congestion_control", congestion_control)
         if dns is not None:
             pulumi.set(__self__, "dns", dns)
         if mtu is not None:
             pulumi.set(__self__, "mtu", mtu)
+        if mtu_scope is None:
+            mtu_scope = 'route'
+        if mtu_scope is not None:
+            pulumi.set(__self__, "mtu_scope", mtu_scope)
         if qos is not None:
             pulumi.set(__self__, "qos", qos)
         if routes is not None:
             pulumi.set(__self__, "routes", routes)
-
-    @_builtins.property
-    @pulumi.getter(name="mtuScope")
-    def mtu_scope(self) -> 'MtuScope':
-        """
-        Where the MTU applies: per-route `mtu lock` (default), the link, or both.
-        """
-        return pulumi.get(self, "mtu_scope")
 
     @_builtins.property
     @pulumi.getter(name="congestionControl")
@@ -680,6 +673,14 @@ class PersonaDefinition(dict):
         MTU in bytes.
         """
         return pulumi.get(self, "mtu")
+
+    @_builtins.property
+    @pulumi.getter(name="mtuScope")
+    def mtu_scope(self) -> Optional['MtuScope']:
+        """
+        Where the MTU applies: per-route `mtu lock` (default), the link, or both.
+        """
+        return pulumi.get(self, "mtu_scope")
 
     @_builtins.property
     @pulumi.getter
