@@ -101,6 +101,7 @@ export async function startDaemon(
     echoPort: o.echoPort,
     echoAddress: o.echoAddress,
     echoAllow: o.echoAllow,
+    ...(safeApply.dnsName !== undefined && { dnsName: safeApply.dnsName }),
     log: logLine,
   });
   const metricsListen = o.metricsListen === undefined ? undefined : checkListenAddress(o.metricsListen);

@@ -133,9 +133,14 @@ export const policySchema = z
         stepDwellMs: s.stepDwellMs,
         steps: s.steps.map((x) => (typeof x === "number" ? { weight: x, dwellMs: s.stepDwellMs } : x)),
       })),
+    // The target-path and DNS gates hold from weight 0: they measure what the target changes before any
+    // traffic takes it, so a bad gateway or a silent DNS server rolls back before flows move.
     gates: z.array(conditionSchema).default([
       { metric: "rttP90Ms", op: "<", value: 250 },
       { metric: "lossPct", op: "<", value: 5 },
+      { metric: "targetRttP90Ms", op: "<", value: 250 },
+      { metric: "targetLossPct", op: "<", value: 5 },
+      { metric: "dnsLossPct", op: "<", value: 50 },
     ]),
     convergence: z
       .strictObject({ quietIntervals: count("intervals without adjustment at weight 1").default(3) })

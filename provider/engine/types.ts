@@ -12,18 +12,26 @@ export { METRICS, OPS, type Metric, type Op } from "./conditions";
 const nonNegative = (what: string) =>
   z.number(`must be a finite number (${what})`).min(0, `must be ≥ 0 (${what})`);
 
+const ratio = (what: string) => nonNegative(what).max(1, "must be a ratio between 0 and 1, e.g. 0.02 for 2%");
+
 /** Summary of the destination's measurements over the detection window. */
 export const metricsSchema = z.strictObject({
   rttP50Ms: nonNegative("median RTT in ms"),
   rttP90Ms: nonNegative("90th percentile RTT in ms"),
   rttP99Ms: nonNegative("99th percentile RTT in ms").optional(),
-  lossRatio: nonNegative("lost/sent probes").max(1, "must be a ratio between 0 and 1, e.g. 0.02 for 2%"),
+  lossRatio: ratio("lost/sent probes"),
   jitterMs: nonNegative("mean RTT variation in ms"),
   throughputBps: nonNegative("bits per second"),
   pathMtu: z
     .int("must be a whole number of bytes; 0 when not measured")
     .min(0, "must be ≥ 0; 0 when not measured")
     .max(65535, "must be at most 65535"),
+  /** The target's own path, before traffic takes it: echo probes routed only through the target persona's
+   *  preferred gateway (absent when the target changes no gateway). */
+  targetRttP90Ms: nonNegative("90th percentile RTT through the target's gateway in ms").optional(),
+  targetLossRatio: ratio("lost/sent probes through the target's gateway").optional(),
+  /** Queries to the DNS servers the target adds, unanswered / sent, the worst server (absent: none added). */
+  dnsLossRatio: ratio("unanswered/sent queries to the target's new DNS servers").optional(),
 });
 export type MetricsWindow = z.output<typeof metricsSchema>;
 

@@ -12,6 +12,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { AgentConnection } from "../agent/rpc/client";
 import type { AgentError } from "../agent/rpc/errors";
 import type { MetricsSummary } from "../agent/session/records";
+import { metricsFromWire } from "../agent/session/wire";
 import type { SessionEvent__Output } from "../proto/gen/netpersona/agent/v1/SessionEvent";
 import type { Persona } from "../persona/schema";
 import { containsUnknown, issuesToFailures, parseWith, validatePersona } from "../persona/validate";
@@ -77,16 +78,7 @@ export function historyEntry(e: SessionEvent__Output): HistoryEntry {
     rule: e.rule,
     changes: e.changes.map((c) => `${c.field}: ${c.from} → ${c.to}`),
     reason: e.reason,
-    ...(m && {
-      metrics: {
-        rttP50Ms: m.rtt_p50_ms,
-        rttP90Ms: m.rtt_p90_ms,
-        lossRatio: m.loss_ratio,
-        jitterMs: m.jitter_ms,
-        throughputBps: m.throughput_bps,
-        pathMtu: m.path_mtu,
-      },
-    }),
+    ...(m && { metrics: metricsFromWire(m) }),
   };
 }
 

@@ -114,6 +114,92 @@ describe("weighted ECMP blend between two gateways (lab sec1: two agents, real k
     });
   });
 
+  /** The kernel after a session: the default route via `via` alone, no steering rule, table or nft table. */
+  async function assertUnsteered(via: string): Promise<void> {
+    const ns = lab!.destination.netns;
+    const route = await defaultRoute(ns);
+    assert.match(route, new RegExp(`^(unicast )?default via ${via.replace(/\./g, "\\.")} dev \\S+`), route);
+    assert.doesNotMatch(route, /nexthop/);
+    const rules = (await run(["ip", "rule", "show"], { netns: ns })).stdout;
+    assert.doesNotMatch(rules, /^4950:/m, rules);
+    const table = (await run(["ip", "route", "show", "table", "4950"], { netns: ns, check: false })).stdout;
+    assert.equal(table.trim(), "");
+    const tables = (await run(["nft", "list", "tables"], { netns: ns })).stdout;
+    assert.doesNotMatch(tables, /netpersona_path/);
+  }
+
+  it("a target gateway that drops 30 % fails the target-path gate at weight 0: rolled back before any flow moves", async () => {
+    const gw1 = lab!.destination.gateway;
+    const router = routerNetns(LAB);
+    const loss = [
+      "table inet sec_loss {",
+      "  chain lossy {",
+      "    type filter hook forward priority -10; policy accept;",
+      `    iifname "${gw!.ifname}" numgen random mod 100 < 30 drop`,
+      "  }",
+      "}",
+    ].join("\n");
+    await run(["nft", "-f", "-"], { netns: router, input: `${loss}\n` });
+    try {
+      const standard = { congestion_control: "bbr", mtu: 1500, qos: { class: "standard" } };
+      const source = { ...standard, routes: { preferred_gateway: gw1 } };
+      const target = { ...standard, routes: { preferred_gateway: gw!.address } };
+      // The default gates (no `gates` in the policy): the target path's own loss among them.
+      const req = {
+        ...startRequest(lab!, src!.endpoint, "lossygw", source, shortPolicy({ failureLimit: 3 })),
+        target_persona: target,
+      };
+      await fx.grantFeedback(lab!, src!, dst!, req);
+      await conn!.startSession(req);
+      const events = await follow(conn!, "lossygw");
+      const last = lastOf(events);
+      assert.deepEqual(
+        [last.kind, last.state, last.weight],
+        ["rollback", "SESSION_STATE_ROLLED_BACK", 0],
+        story(events),
+      );
+      assert.match(
+        last.reason,
+        /^rollback: gates failed 3 times at weight 0 \(failureLimit 3\): targetLossPct \d+(\.\d+)? fails < 5/,
+      );
+      assert.deepEqual(
+        events.filter((e) => e.weight > 0).map((e) => e.kind),
+        [],
+        `no step was taken: ${story(events)}`,
+      );
+      const measured = events.filter((e) => e.metrics?.target_loss_ratio !== undefined);
+      assert.ok(measured.length >= 3, story(events));
+      for (const e of measured)
+        assert.ok(e.metrics!.target_loss_ratio! >= 0.05, `${e.metrics!.target_loss_ratio}`);
+      await assertUnsteered(gw1);
+    } finally {
+      await run(["nft", "delete", "table", "inet", "sec_loss"], { netns: router, check: false });
+    }
+  });
+
+  it("a target whose first DNS server is silent fails the DNS gate at weight 0; resolv.conf never changed", async () => {
+    const ns = lab!.destination.netns;
+    const resolvBefore = (await ctl!.readCurrent()).dns;
+    const silent = lab!.destination.gateway.replace(/\.1$/, ".77"); // nobody: no answer, no ICMP
+    const standard = { congestion_control: "bbr", mtu: 1500, qos: { class: "standard" } };
+    const target = { ...standard, dns: { servers: [silent, ...(resolvBefore?.servers ?? [])].slice(0, 3) } };
+    const req = {
+      ...startRequest(lab!, src!.endpoint, "silentdns", standard, shortPolicy({ failureLimit: 2 })),
+      target_persona: target,
+    };
+    await fx.grantFeedback(lab!, src!, dst!, req);
+    await conn!.startSession(req);
+    const events = await follow(conn!, "silentdns");
+    const last = lastOf(events);
+    assert.deepEqual([last.kind, last.weight], ["rollback", 0], story(events));
+    assert.equal(
+      last.reason,
+      "rollback: gates failed 2 times at weight 0 (failureLimit 2): dnsLossPct 100 fails < 50; the session-start snapshot is restored",
+    );
+    assert.deepEqual((await ctl!.readCurrent()).dns, resolvBefore);
+    assert.ok(!(await run(["cat", `/etc/netns/${ns}/resolv.conf`])).stdout.includes(silent));
+  });
+
   it("splits new flows over both gateways by the weight, then moves them all to the target's", async () => {
     const gw1 = lab!.destination.gateway;
     const gw3 = gw!.address;

@@ -272,6 +272,61 @@ describe("adjustment engine: schedule", () => {
     assert.deepEqual([after.actions, after.events, after.state], [[], [], r.final]);
   });
 
+  it("the default gates test the target's own path and its new DNS servers from weight 0: a bad target rolls back before any traffic moves", () => {
+    const target = { ...SOURCE, congestionControl: "bbr" as const };
+    const lossyGateway = { ...OK, targetLossRatio: 0.3, targetRttP90Ms: 31 };
+    const r = simulate({}, { source: SOURCE, target, timeline: [{ metrics: lossyGateway, repeat: 4 }] });
+    assert.deepEqual(
+      r.history.filter((h) => h.kind !== "probe").map((h) => [h.interval, h.kind, h.weight, h.reason]),
+      [
+        [1, "pause", 0, "pause at weight 0: gate failed (1/3): targetLossPct 30 fails < 5"],
+        [2, "pause", 0, "pause at weight 0: gate failed (2/3): targetLossPct 30 fails < 5"],
+        [
+          3,
+          "rollback",
+          0,
+          "rollback: gates failed 3 times at weight 0 (failureLimit 3): targetLossPct 30 fails < 5",
+        ],
+      ],
+    );
+    const silentDns = simulate(
+      { failureLimit: 1 },
+      {
+        source: SOURCE,
+        target,
+        timeline: [{ metrics: { ...OK, dnsLossRatio: 1 } }],
+      },
+    );
+    assert.deepEqual(
+      [silentDns.final.phase, silentDns.final.weight, silentDns.history.at(-1)!.reason],
+      [
+        "rolled-back",
+        0,
+        "rollback: gates failed 1 times at weight 0 (failureLimit 1): dnsLossPct 100 fails < 50",
+      ],
+    );
+    const slow = simulate(
+      { failureLimit: 1 },
+      {
+        source: SOURCE,
+        target,
+        timeline: [{ metrics: { ...OK, targetLossRatio: 0, targetRttP90Ms: 400 } }],
+      },
+    );
+    assert.equal(
+      slow.history.at(-1)!.reason,
+      "rollback: gates failed 1 times at weight 0 (failureLimit 1): targetRttP90Ms 400 fails < 250",
+    );
+  });
+
+  it("a target that changes no gateway and adds no DNS server has no target metrics: those gates are not evaluated", () => {
+    const r = simulate({ failureLimit: 1 }, { source: SOURCE, timeline: [{ metrics: OK, repeat: 2 }] });
+    assert.deepEqual(r.history.filter((h) => h.kind !== "probe")[0].reason, advance01[3]);
+    const healthy = { ...OK, targetLossRatio: 0.02, targetRttP90Ms: 35, dnsLossRatio: 0.25 };
+    const ok = simulate({}, { source: SOURCE, timeline: [{ metrics: healthy, repeat: 100 }] });
+    assert.equal(ok.final.phase, "converged");
+  });
+
   it("gives up and rolls back after maxDurationMs", () => {
     const r = simulate(
       { maxDurationMs: 20000, schedule: { stepDwellMs: 60000 } },
@@ -319,7 +374,7 @@ describe("adjustment engine: policy and input checks", () => {
       {
         property: "extraRules[0].when.metric",
         reason:
-          "must be one of: rttP50Ms, rttP90Ms, rttP99Ms, lossPct, jitterMs, throughputBps, pathMtu, sourceRttMs, sourceRetransmissions, sourceThroughputBps, sourceDegraded",
+          "must be one of: rttP50Ms, rttP90Ms, rttP99Ms, lossPct, jitterMs, throughputBps, pathMtu, targetRttP90Ms, targetLossPct, dnsLossPct, sourceRttMs, sourceRetransmissions, sourceThroughputBps, sourceDegraded",
       },
       { property: "dwel", reason: "unknown field 'dwel': remove it or check its spelling" },
     ]);

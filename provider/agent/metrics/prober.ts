@@ -176,6 +176,11 @@ export class EchoProber {
     }));
   }
 
+  /** The local UDP ports of the open sockets (what a firewall or routing rule has to match). */
+  localPorts(): number[] {
+    return [...this.extra.values()].flat().map((s) => s.address().port);
+  }
+
   /** Empties every window (totals stay). */
   resetWindows(): void {
     for (const s of this.peers.values()) s.window.clear();

@@ -71,7 +71,8 @@ export function dnsQuery(id: number, name: string): Buffer {
   return Buffer.concat([header, qname, Buffer.from([0, 1, 0, 1])]);
 }
 
-function dns(server: string, name: string, timeoutMs: number): Promise<[boolean, string]> {
+/** One query to `server` for `name`: [answered, detail]. NOERROR and NXDOMAIN are answers. */
+export function dns(server: string, name: string, timeoutMs: number): Promise<[boolean, string]> {
   return new Promise((resolve) => {
     const id = randomBytes(2).readUInt16BE(0);
     const sock = createSocket(isIP(checkHost(server)) === 6 ? "udp6" : "udp4");

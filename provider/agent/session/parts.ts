@@ -31,6 +31,8 @@ export interface SessionPartsOptions {
   echoAddress?: string;
   /** Addresses and CIDR prefixes whose probes are answered besides session peers (`--echo-allow`). */
   echoAllow?: string;
+  /** The name sessions ask the target's new DNS servers for (the safe-apply probe's name). */
+  dnsName?: string;
   log: (line: string) => void;
 }
 
@@ -85,6 +87,7 @@ export async function startSessionParts(o: SessionPartsOptions): Promise<Session
     stateDir: o.stateDir,
     connectPeerAgent: (endpoint) => connectAgent({ endpoint, ...o.tls, deadlineMs: 10_000 }),
     recordPersona: recordSessionPersona(o.store),
+    ...(o.dnsName !== undefined && { dnsName: o.dnsName }),
     log: o.log,
   });
   return {

@@ -12,6 +12,11 @@ export interface MetricsSummary {
   jitterMs: number;
   throughputBps: number;
   pathMtu: number;
+  /** Through the target's gateway alone (absent: the target changes no gateway). */
+  targetRttP90Ms?: number;
+  targetLossRatio?: number;
+  /** Unanswered queries to the target's new DNS servers, the worst server (absent: none added). */
+  dnsLossRatio?: number;
 }
 
 export interface SessionEventRecord {

@@ -22,6 +22,7 @@ import { DEFAULT_ECHO_PORT } from "../metrics/echo";
 import { applyPlan } from "./apply";
 import { loadRunnerState, runnerStatePath, saveRunnerState } from "./persist";
 import { PathProbes, probeSpacingMs } from "./probes";
+import { TargetProbes } from "./target-probes";
 import { enginePolicyOf, sessionStateOf } from "../../proto/session-policy";
 import {
   SessionAbort,
@@ -40,6 +41,9 @@ export interface SessionRunnerOptions {
   connectPeerAgent?: ConnectPeerAgent;
   /** Records the final persona of a converged session as the agent's current persona. */
   recordPersona?: (persona: Persona, sessionStart: HostSnapshot) => Promise<void>;
+  /** The name the target's new DNS servers are asked for (the safe-apply probe's; "" turns it off).
+   *  Default "localhost". */
+  dnsName?: string;
   log?: (line: string) => void;
 }
 
@@ -60,6 +64,9 @@ const summary = (m: MetricsWindow): MetricsSummary => ({
   jitterMs: m.jitterMs,
   throughputBps: m.throughputBps,
   pathMtu: m.pathMtu,
+  ...(m.targetRttP90Ms !== undefined && { targetRttP90Ms: m.targetRttP90Ms }),
+  ...(m.targetLossRatio !== undefined && { targetLossRatio: m.targetLossRatio }),
+  ...(m.dnsLossRatio !== undefined && { dnsLossRatio: m.dnsLossRatio }),
 });
 
 /** Restores the session-start snapshot and records the final event. */
@@ -141,6 +148,18 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     spacingMs: probeSpacingMs(policy.probeIntervalMs),
     windowMs: policy.detectionWindowMs,
   });
+  // The target's own path and new DNS servers, measured from weight 0 on (target-probes.ts).
+  const targetProbes = new TargetProbes({
+    source: engine.source,
+    target: s.targetPersona,
+    peer: s.peerAddress,
+    port: s.peerPort || DEFAULT_ECHO_PORT,
+    spacingMs: probeSpacingMs(policy.probeIntervalMs),
+    windowMs: policy.detectionWindowMs,
+    dnsName: o.dnsName ?? "localhost",
+    ...(o.host.netns !== undefined && { netns: o.host.netns }),
+    log: (line) => log(`session ${s.id}: ${line}`),
+  });
   const feedback = new FeedbackView(ctx, policy.probeIntervalMs);
   try {
     // The feedback stream first: the source agent answers our echo probes only while it probes us (its
@@ -161,10 +180,12 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
       await feedback.link.firstReport(feedback.link.staleMs, ctx.signal);
     }
     await probes.start();
+    await targetProbes.start();
     await probes.firstPathMtu(FIRST_PMTU_WAIT_MS, ctx.signal);
+    await targetProbes.firstWindow(ctx.signal);
     while (!TERMINAL.has(engine.phase)) {
       if (ctx.signal.aborted) return await onAbort(r, ctx.signal.reason);
-      const metrics = await probes.summary();
+      const metrics = { ...(await probes.summary()), ...targetProbes.summary() };
       const fb = feedback.fresh();
       const d = decide(engine, {
         timeMs: Math.max(Date.now(), engine.lastTimeMs),
@@ -231,6 +252,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
   } finally {
     feedback.link?.stop();
     await probes.stop();
+    await targetProbes.stop();
   }
 }
 

@@ -3,7 +3,12 @@
 import { personaToWire } from "../../proto/persona";
 import { recordToWire } from "../../proto/session-policy";
 import type { Session } from "../../proto/gen/netpersona/agent/v1/Session";
+import type {
+  MetricsSummary as WireMetrics,
+  MetricsSummary__Output as WireMetricsOut,
+} from "../../proto/gen/netpersona/agent/v1/MetricsSummary";
 import type { SessionEvent } from "../../proto/gen/netpersona/agent/v1/SessionEvent";
+import type { MetricsSummary } from "./records";
 import type { SessionEventRecord, SessionRecord } from "./store";
 
 export function sessionToWire(s: SessionRecord): Session {
@@ -27,6 +32,34 @@ export function sessionToWire(s: SessionRecord): Session {
   };
 }
 
+export function metricsToWire(m: MetricsSummary): WireMetrics {
+  return {
+    rtt_p50_ms: m.rttP50Ms,
+    rtt_p90_ms: m.rttP90Ms,
+    loss_ratio: m.lossRatio,
+    jitter_ms: m.jitterMs,
+    throughput_bps: m.throughputBps,
+    path_mtu: m.pathMtu,
+    ...(m.targetRttP90Ms !== undefined && { target_rtt_p90_ms: m.targetRttP90Ms }),
+    ...(m.targetLossRatio !== undefined && { target_loss_ratio: m.targetLossRatio }),
+    ...(m.dnsLossRatio !== undefined && { dns_loss_ratio: m.dnsLossRatio }),
+  };
+}
+
+export function metricsFromWire(m: WireMetricsOut): MetricsSummary {
+  return {
+    rttP50Ms: m.rtt_p50_ms,
+    rttP90Ms: m.rtt_p90_ms,
+    lossRatio: m.loss_ratio,
+    jitterMs: m.jitter_ms,
+    throughputBps: m.throughput_bps,
+    pathMtu: m.path_mtu,
+    ...(m.target_rtt_p90_ms !== undefined && { targetRttP90Ms: m.target_rtt_p90_ms }),
+    ...(m.target_loss_ratio !== undefined && { targetLossRatio: m.target_loss_ratio }),
+    ...(m.dns_loss_ratio !== undefined && { dnsLossRatio: m.dns_loss_ratio }),
+  };
+}
+
 export function eventToWire(e: SessionEventRecord): SessionEvent {
   const m = e.metrics;
   return {
@@ -34,16 +67,7 @@ export function eventToWire(e: SessionEventRecord): SessionEvent {
     seq: e.seq,
     time_unix_ms: e.timeUnixMs,
     kind: e.kind,
-    metrics: m
-      ? {
-          rtt_p50_ms: m.rttP50Ms,
-          rtt_p90_ms: m.rttP90Ms,
-          loss_ratio: m.lossRatio,
-          jitter_ms: m.jitterMs,
-          throughput_bps: m.throughputBps,
-          path_mtu: m.pathMtu,
-        }
-      : null,
+    metrics: m ? metricsToWire(m) : null,
     rule: e.rule,
     changes: e.changes,
     reason: e.reason,

@@ -12,6 +12,19 @@ export interface MetricsSummary {
   'jitter_ms'?: (number | string);
   'throughput_bps'?: (number | string);
   'path_mtu'?: (number);
+  /**
+   * Echo probes routed only through the target persona's gateway, from weight 0 on; unset when the target
+   * changes no gateway.
+   */
+  'target_rtt_p90_ms'?: (number | string);
+  'target_loss_ratio'?: (number | string);
+  /**
+   * Unanswered queries to the DNS servers the target adds (the worst server); unset when it adds none.
+   */
+  'dns_loss_ratio'?: (number | string);
+  '_target_rtt_p90_ms'?: "target_rtt_p90_ms";
+  '_target_loss_ratio'?: "target_loss_ratio";
+  '_dns_loss_ratio'?: "dns_loss_ratio";
 }
 
 /**
@@ -24,4 +37,17 @@ export interface MetricsSummary__Output {
   'jitter_ms': (number);
   'throughput_bps': (number);
   'path_mtu': (number);
+  /**
+   * Echo probes routed only through the target persona's gateway, from weight 0 on; unset when the target
+   * changes no gateway.
+   */
+  'target_rtt_p90_ms'?: (number);
+  'target_loss_ratio'?: (number);
+  /**
+   * Unanswered queries to the DNS servers the target adds (the worst server); unset when it adds none.
+   */
+  'dns_loss_ratio'?: (number);
+  '_target_rtt_p90_ms'?: "target_rtt_p90_ms";
+  '_target_loss_ratio'?: "target_loss_ratio";
+  '_dns_loss_ratio'?: "dns_loss_ratio";
 }
