@@ -30,8 +30,9 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed ## npm ci, when package-lock.json changed
 
-pulumi: node-deps ## the Pulumi CLI, built offline from the Go module proxy and cached by version
+pulumi: node-deps ## the Pulumi CLI and language hosts built offline from the Go module proxy, the Python venv; cached
 	@bash scripts/pulumi.sh >/dev/null
+	@bash scripts/python-deps.sh >/dev/null
 
 deps: system-deps node-deps pulumi ## everything the tests and the demo need
 

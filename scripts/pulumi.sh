@@ -11,7 +11,8 @@
 #    It talks to the engine over the stable language-host gRPC protocol and runs the program with the
 #    project's own @pulumi/pulumi, so an older host serves a newer engine and SDK (tested by the CLI e2e
 #    tests: TypeScript and JavaScript projects, config, outputs, refresh, destroy).
-# 4. The YAML language host (pulumi-language-yaml) from github.com/pulumi/pulumi-yaml via tools/yaml-build.
+# 4. The YAML language host (pulumi-language-yaml) from github.com/pulumi/pulumi-yaml via tools/yaml-build,
+#    and the Python language host (pulumi-language-python, sdk/v3 v3.68.0) via tools/language-build.
 # 5. The dynamic-provider plugin (pulumi-resource-pulumi-nodejs, shipped in the @pulumi/pulumi npm
 #    package) is copied into the same bin folder, because the engine looks for plugins next to `pulumi`
 #    or on PATH, never in node_modules.
@@ -125,6 +126,41 @@ else
   mv -f "$tmp" "$cache/pulumi-language-yaml"
   echo "$yaml_stamp" >"$cache/pulumi-language-yaml.built"
   log "built $cache/pulumi-language-yaml in $(( $(date +%s) - start )) s"
+fi
+
+# The Python language host (pulumi-language-python), which runs Python programs (examples/persona-python) with
+# `pulumi up` from their folder. Its own module (sdk/python/cmd/pulumi-language-python/v3) is refused by the Go
+# module proxy at every version (403), but up to v3.68.0 it lived inside github.com/pulumi/pulumi/sdk/v3, like
+# the Node.js host: built from tools/language-build (same module, same go.mod) with its executor script
+# pulumi-language-python-exec (a Python file of that module) copied next to it, where the host looks for it.
+# This host runs the program with the `python3` on PATH (or PULUMI_PYTHON_CMD): activate the virtualenv that
+# has pulumi and pulumi_netpersona (scripts/python-deps.sh makes one); it does not read Pulumi.yaml's
+# runtime.options.virtualenv, which this engine sends only over RPC. Cached, rebuilt when tools/language-build
+# changes; NETPERSONA_SKIP_PYTHON=1 leaves it out (the Python lab test then fails, saying so).
+python_stamp=$(cat "$here/tools/language-build/go.mod" "$here/tools/language-build/tools.go" | sha256sum | cut -d' ' -f1)
+if [ "${NETPERSONA_SKIP_PYTHON:-}" = 1 ]; then
+  log "Python language host skipped (NETPERSONA_SKIP_PYTHON=1)"
+elif [ -x "$cache/pulumi-language-python" ] && [ -x "$cache/pulumi-language-python-exec" ] &&
+    [ "$(cat "$cache/pulumi-language-python.built" 2>/dev/null)" = "$python_stamp" ]; then
+  log "Python language host cached: $cache/pulumi-language-python"
+else
+  command -v go >/dev/null || { log "Go is required to build the Python language host offline; install Go >= 1.25"; exit 1; }
+  log "building pulumi-language-python (sdk/v3 v3.68.0) from the Go module proxy (first time only; about 1.5 minutes)"
+  start=$(date +%s)
+  tmp="$cache/pulumi-language-python.tmp.$$"
+  if ! (cd "$here/tools/language-build" && nice -n 10 go build -trimpath -o "$tmp" -ldflags "-s -w" \
+      github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python) 2>"$cache/python-build.log"; then
+    rm -f "$tmp"
+    log "the Python language host build failed:"
+    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/python-build.log" | head -20 >&2 || tail -20 "$cache/python-build.log" >&2
+    log "full log: $cache/python-build.log"
+    exit 1
+  fi
+  sdkdir=$(cd "$here/tools/language-build" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+  install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$cache/pulumi-language-python-exec"
+  mv -f "$tmp" "$cache/pulumi-language-python"
+  echo "$python_stamp" >"$cache/pulumi-language-python.built"
+  log "built $cache/pulumi-language-python in $(( $(date +%s) - start )) s"
 fi
 
 # The dynamic-provider plugin: a small script shipped in @pulumi/pulumi that runs node on its provider host.
