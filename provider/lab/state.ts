@@ -5,18 +5,15 @@ import path from "node:path";
 import { checkLabName } from "../util/names";
 import { INDEX_DIR, LABS_DIR, MAX_LABS } from "./plan";
 import type { LabInventory, LinkImpairment } from "./types";
+import { readTextIfExists } from "../util/files";
 
 export function labDir(name: string): string {
   return path.join(LABS_DIR, checkLabName("--name", name));
 }
 
 export async function readInventory(name: string): Promise<LabInventory | undefined> {
-  try {
-    return JSON.parse(await readFile(path.join(labDir(name), "inventory.json"), "utf8")) as LabInventory;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(path.join(labDir(name), "inventory.json"));
+  return text === undefined ? undefined : (JSON.parse(text) as LabInventory);
 }
 
 export async function writeInventory(inv: LabInventory): Promise<void> {
@@ -26,14 +23,8 @@ export async function writeInventory(inv: LabInventory): Promise<void> {
 }
 
 export async function readImpairments(name: string): Promise<LinkImpairment[]> {
-  try {
-    return JSON.parse(
-      await readFile(path.join(labDir(name), "impairments.json"), "utf8"),
-    ) as LinkImpairment[];
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw err;
-  }
+  const text = await readTextIfExists(path.join(labDir(name), "impairments.json"));
+  return text === undefined ? [] : (JSON.parse(text) as LinkImpairment[]);
 }
 
 export async function writeImpairments(name: string, list: LinkImpairment[]): Promise<void> {

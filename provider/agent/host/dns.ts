@@ -5,6 +5,7 @@ import { chmod, lstat, readFile, readlink, rm, symlink } from "node:fs/promises"
 import type { Persona } from "../../persona/schema";
 import { canonicalIp } from "../../persona/schema";
 import { writeFileAtomic } from "./atomic";
+import { readTextIfExists } from "../../util/files";
 
 export type Dns = NonNullable<Persona["dns"]>;
 
@@ -24,14 +25,8 @@ export async function readResolvFile(path: string): Promise<ResolvFile> {
 
 /** The DNS settings the file gives (following a symlink), as the persona spells them. */
 export async function readResolvDns(path: string): Promise<Dns | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  return parseResolv(text);
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : parseResolv(text);
 }
 
 export function parseResolv(text: string): Dns | undefined {

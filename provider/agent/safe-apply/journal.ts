@@ -1,10 +1,11 @@
 // The safe-apply journal in the state directory. Every file is written atomically. Whoever renames
 // `pending-<id>.json` first owns the outcome: confirm renames it to `confirmed-<id>.json`, a rollback (by the
 // agent or by the watchdog) to `rollback-<id>.json`; the loser of the race sees ENOENT and backs off.
-import { access, readdir, readFile, rename, rm } from "node:fs/promises";
+import { access, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 import { writeFileAtomic } from "../host/atomic";
+import { readTextIfExists } from "../../util/files";
 
 export interface PendingRecord {
   applyId: string;
@@ -49,12 +50,8 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
 /** Renames `from` to `to`; false when `from` is gone (someone else claimed it). */

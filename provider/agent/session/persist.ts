@@ -1,13 +1,13 @@
 // The runner's durable progress of one session: the host snapshot taken when the session started (what a
 // rollback restores) and the engine state after the latest decision. One JSON file per session under
 // <stateDir>/sessions/, replaced atomically after every decision, so a killed agent resumes where it was.
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { EngineState } from "../../engine";
 import type { HostSnapshot } from "../host/api";
 import { writeFileAtomic } from "../host/atomic";
 import { SESSION_ID_RE } from "./store";
+import { readTextIfExists } from "../../util/files";
 
 export const RUNNER_STATE_VERSION = 1;
 
@@ -30,13 +30,8 @@ export function runnerStatePath(stateDir: string, sessionId: string): string {
  *  error (resuming from nothing would take the snapshot of an already changed host). */
 export async function loadRunnerState(stateDir: string, sessionId: string): Promise<RunnerState | undefined> {
   const path = runnerStatePath(stateDir, sessionId);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let parsed: RunnerState;
   try {
     parsed = JSON.parse(text) as RunnerState;
