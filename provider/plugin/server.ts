@@ -9,7 +9,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 import { providerFor } from "../resources/registry";
-import { PACKAGE_VERSION } from "../resources/common";
+import { PACKAGE_VERSION, withProgressSink } from "../resources/common";
+import { engineAddress, engineLog, type ResourceLog } from "./engine-log";
 import { unwrapProps, wrapSecrets } from "./wire";
 
 type Props = Record<string, unknown>;
@@ -54,9 +55,21 @@ function kindOf(urn: string): string {
   return kind;
 }
 
-/** The provider plugin's implementation (exported for tests; `serve` runs it). */
-export function pluginProvider(schemaText: string): pulumi.provider.Provider {
+/**
+ * The provider plugin's implementation (exported for tests; `serve` runs it). With `log`, each call's progress
+ * lines go to it for the call's resource (the engine's log; without, to stdout), all delivered before the call
+ * returns.
+ */
+export function pluginProvider(schemaText: string, log?: ResourceLog): pulumi.provider.Provider {
   const schema = JSON.parse(schemaText) as Schema;
+  const reporting = async <T>(urn: string, f: () => Promise<T>): Promise<T> => {
+    if (!log) return f();
+    try {
+      return await withProgressSink((line) => log(urn, line), f);
+    } finally {
+      await log.flush();
+    }
+  };
   /** Outputs the schema marks secret, plus the inputs that arrived secret. */
   const secretsOf = (urn: string, secretInputs: ReadonlySet<string>): Set<string> => {
     const props = schema.resources[typeOfUrn(urn)]?.properties ?? {};
@@ -70,47 +83,53 @@ export function pluginProvider(schemaText: string): pulumi.provider.Provider {
   return {
     version: PACKAGE_VERSION,
     schema: schemaText,
-    async check(urn, olds, news) {
-      const o = unwrapProps(olds);
-      const n = unwrapProps(news);
-      const kind = kindOf(urn);
-      const r = await providerFor(kind).check(o.plain, { ...PROGRAM_INPUTS[kind]?.(), ...n.plain });
-      return {
-        inputs: wrapSecrets((r.inputs ?? n.plain) as Props, n.secretKeys),
-        ...(r.failures && r.failures.length > 0 && { failures: r.failures }),
-      };
-    },
-    async diff(id, urn, olds, news) {
-      const r = await providerFor(kindOf(urn)).diff(id, unwrapProps(olds).plain, unwrapProps(news).plain);
-      return {
-        changes: r.changes,
-        replaces: r.replaces ?? [],
-        deleteBeforeReplace: r.deleteBeforeReplace ?? false,
-      };
-    },
-    async create(urn, inputs) {
-      const n = unwrapProps(inputs);
-      const r = await providerFor(kindOf(urn)).create(n.plain);
-      return { id: r.id, outs: wrapSecrets((r.outs ?? {}) as Props, secretsOf(urn, n.secretKeys)) };
-    },
-    async read(id, urn, props) {
-      const p = unwrapProps(props);
-      const r = await providerFor(kindOf(urn)).read(id, p.plain);
-      const secrets = secretsOf(urn, p.secretKeys);
-      return {
-        ...(r.id !== undefined && { id: r.id }),
-        props: wrapSecrets((r.props ?? {}) as Props, secrets),
-        ...(r.inputs !== undefined && { inputs: wrapSecrets(r.inputs as Props, secrets) }),
-      };
-    },
-    async update(id, urn, olds, news) {
-      const n = unwrapProps(news);
-      const r = await providerFor(kindOf(urn)).update(id, unwrapProps(olds).plain, n.plain);
-      return { outs: wrapSecrets((r.outs ?? n.plain) as Props, secretsOf(urn, n.secretKeys)) };
-    },
-    async delete(id, urn, props) {
-      await providerFor(kindOf(urn)).delete(id, unwrapProps(props).plain);
-    },
+    check: (urn, olds, news) =>
+      reporting(urn, async () => {
+        const o = unwrapProps(olds);
+        const n = unwrapProps(news);
+        const kind = kindOf(urn);
+        const r = await providerFor(kind).check(o.plain, { ...PROGRAM_INPUTS[kind]?.(), ...n.plain });
+        return {
+          inputs: wrapSecrets((r.inputs ?? n.plain) as Props, n.secretKeys),
+          ...(r.failures && r.failures.length > 0 && { failures: r.failures }),
+        };
+      }),
+    diff: (id, urn, olds, news) =>
+      reporting(urn, async () => {
+        const r = await providerFor(kindOf(urn)).diff(id, unwrapProps(olds).plain, unwrapProps(news).plain);
+        return {
+          changes: r.changes,
+          replaces: r.replaces ?? [],
+          deleteBeforeReplace: r.deleteBeforeReplace ?? false,
+        };
+      }),
+    create: (urn, inputs) =>
+      reporting(urn, async () => {
+        const n = unwrapProps(inputs);
+        const r = await providerFor(kindOf(urn)).create(n.plain);
+        return { id: r.id, outs: wrapSecrets((r.outs ?? {}) as Props, secretsOf(urn, n.secretKeys)) };
+      }),
+    read: (id, urn, props) =>
+      reporting(urn, async () => {
+        const p = unwrapProps(props);
+        const r = await providerFor(kindOf(urn)).read(id, p.plain);
+        const secrets = secretsOf(urn, p.secretKeys);
+        return {
+          ...(r.id !== undefined && { id: r.id }),
+          props: wrapSecrets((r.props ?? {}) as Props, secrets),
+          ...(r.inputs !== undefined && { inputs: wrapSecrets(r.inputs as Props, secrets) }),
+        };
+      }),
+    update: (id, urn, olds, news) =>
+      reporting(urn, async () => {
+        const n = unwrapProps(news);
+        const r = await providerFor(kindOf(urn)).update(id, unwrapProps(olds).plain, n.plain);
+        return { outs: wrapSecrets((r.outs ?? n.plain) as Props, secretsOf(urn, n.secretKeys)) };
+      }),
+    delete: (id, urn, props) =>
+      reporting(urn, async () => {
+        await providerFor(kindOf(urn)).delete(id, unwrapProps(props).plain);
+      }),
   };
 }
 
@@ -120,5 +139,6 @@ export async function serve(args: string[]): Promise<void> {
   const path = await import("node:path");
   const schemaText = readFileSync(path.join(__dirname, "../../../schema.json"), "utf8");
   const { main } = await import("@pulumi/pulumi/provider");
-  await main(pluginProvider(schemaText), args);
+  const engine = engineAddress(args);
+  await main(pluginProvider(schemaText, engine ? engineLog(engine) : undefined), args);
 }

@@ -1,4 +1,5 @@
 // Shared pieces of the dynamic resource providers: the version input, meta keys and field-level diffs.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { isDeepStrictEqual } from "node:util";
 
 import type * as pulumi from "@pulumi/pulumi";
@@ -83,9 +84,24 @@ export function fieldDiff(
   };
 }
 
+/** Where the progress lines of the current provider call go, when not to stdout (see `withProgressSink`). */
+const progressSinks = new AsyncLocalStorage<(line: string) => void>();
+
+/**
+ * Runs `f` with its progress lines sent to `sink`. The provider plugin needs it: the engine shows a dynamic
+ * provider's stdout but hides a resource plugin's, so the plugin sends each call's lines to the engine's log,
+ * attributed to the resource (provider/plugin/engine-log.ts). Calls run concurrently: the sink follows each one.
+ */
+export function withProgressSink<T>(sink: (line: string) => void, f: () => Promise<T>): Promise<T> {
+  return progressSinks.run(sink, f);
+}
+
 /** Prints a progress line; console output of a dynamic provider shows in the Pulumi CLI. */
 export function progress(resource: string, message: string): void {
-  console.log(`[netpersona] ${resource}: ${message}`);
+  const line = `[netpersona] ${resource}: ${message}`;
+  const sink = progressSinks.getStore();
+  if (sink) sink(line);
+  else console.log(line);
 }
 
 /**

@@ -5,9 +5,14 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
+import * as grpc from "@grpc/grpc-js";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { EngineService } from "@pulumi/pulumi/proto/engine_grpc_pb";
+import type { LogRequest } from "@pulumi/pulumi/proto/engine_pb";
 
 import { UNKNOWN_VALUE } from "../../provider/resources/common";
+import { engineAddress, engineLog, type ResourceLog } from "../../provider/plugin/engine-log";
 import { TOKEN_KINDS, pluginProvider, typeOfUrn } from "../../provider/plugin/server";
 import { unwrapProps, wrapSecrets } from "../../provider/plugin/wire";
 
@@ -129,5 +134,93 @@ describe("provider plugin", () => {
       b: null,
       c: UNKNOWN_VALUE,
     });
+  });
+
+  it("sends each call's progress to the engine's log under that call's resource, also when calls overlap", async () => {
+    const lines: string[] = [];
+    let flushes = 0;
+    const log: ResourceLog = Object.assign(
+      (u: string, line: string) => lines.push(`${u.split("::").pop()} ${line}`),
+      {
+        flush: async () => void flushes++,
+      },
+    );
+    const reporting = pluginProvider(SCHEMA, log);
+    const caUrn = urn("netpersona:index:StackCa");
+    const ca = (await plugin.create!(caUrn, (await plugin.check!(caUrn, {}, {})).inputs)).outs;
+    // Two agents whose SSH dial fails at once (nothing listens on port 1): each says whom it connects to.
+    const agent = async (name: string, host: string) => {
+      const u = urn("netpersona:index:Agent", name);
+      const inputs = {
+        connection: secret({
+          host,
+          port: 1,
+          privateKey: "k",
+          hostKey: "ssh-ed25519 AAAA",
+          dialErrorLimit: 1,
+        }),
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        clientCertPem: ca.clientCertPem,
+        clientKeyPem: ca.clientKeyPem,
+      };
+      const checked = await reporting.check!(u, {}, inputs);
+      assert.equal(checked.failures, undefined);
+      await assert.rejects(reporting.create!(u, checked.inputs));
+    };
+    await Promise.all([agent("a", "127.0.0.1"), agent("b", "127.0.0.2")]);
+    assert.ok(
+      lines.includes("a [netpersona] Agent 127.0.0.1: connecting to root@127.0.0.1:1"),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes("b [netpersona] Agent 127.0.0.2: connecting to root@127.0.0.2:1"),
+      lines.join("\n"),
+    );
+    for (const l of lines) assert.match(l, /^(a .*127\.0\.0\.1|b .*127\.0\.0\.2)/, l);
+    assert.equal(flushes, 4, "every call waits for its lines to reach the engine");
+  });
+
+  it("engineLog delivers lines in order to the engine's Log service, as info for the resource", async () => {
+    const got: LogRequest.AsObject[] = [];
+    const server = new grpc.Server();
+    server.addService(EngineService, {
+      log: (call: grpc.ServerUnaryCall<LogRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        got.push(call.request.toObject());
+        // Answer the first one late: the second must still arrive after it.
+        setTimeout(() => cb(null, new Empty()), got.length === 1 ? 50 : 0);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    try {
+      assert.equal(engineAddress(["--logtostderr", "-v=9", `127.0.0.1:${port}`]), `127.0.0.1:${port}`);
+      assert.equal(engineAddress([]), undefined);
+      const log = engineLog(engineAddress([`127.0.0.1:${port}`])!);
+      log(urn("netpersona:index:Migration", "m"), "[netpersona] Migration m: one");
+      log(urn("netpersona:index:Migration", "m"), "[netpersona] Migration m: two");
+      await log.flush();
+      assert.deepEqual(got, [
+        {
+          severity: 1,
+          message: "[netpersona] Migration m: one",
+          urn: urn("netpersona:index:Migration", "m"),
+          streamid: 0,
+          ephemeral: false,
+        },
+        {
+          severity: 1,
+          message: "[netpersona] Migration m: two",
+          urn: urn("netpersona:index:Migration", "m"),
+          streamid: 0,
+          ephemeral: false,
+        },
+      ]);
+    } finally {
+      server.forceShutdown();
+    }
   });
 });
