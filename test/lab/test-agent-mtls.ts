@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { join } from "node:path";
 
 import * as grpc from "@grpc/grpc-js";
 
@@ -11,6 +12,7 @@ import { AgentError } from "../../provider/agent/rpc/errors";
 import { connectAgent, type AgentConnection } from "../../provider/agent/rpc/client";
 import { loadAgentApi } from "../../provider/proto/load";
 import { createCa, issueClientCert } from "../../provider/pki";
+import { run } from "../../provider/util/exec";
 import {
   createAgentLab,
   destroyAgentLab,
@@ -72,6 +74,24 @@ describe("agent over mTLS (bundle in a namespace)", function () {
     assert.deepEqual(info.capabilities!.congestion_controls_available, available.split(/\s+/));
     assert.equal(info.has_snapshot, false);
     assert.match(agent!.output(), / GetInfo peer=10\.254\.\d+\.1:\d+ client="npt provider" OK \d+ms\n/);
+  });
+
+  it("is reached by IP without Node's DEP0123 warning (no IP as the TLS server name)", async () => {
+    // A fresh process: Node prints a deprecation warning once per process.
+    const client = join(__dirname, "..", "..", "provider", "agent", "rpc", "client.js");
+    const script = [
+      `const { connectAgent } = require(${JSON.stringify(client)});`,
+      `const o = JSON.parse(require("node:fs").readFileSync(0, "utf8"));`,
+      `const c = connectAgent(o);`,
+      `c.getInfo({ deadlineMs: 10000 }).then((i) => { console.log(i.status); c.close(); },`,
+      `  (e) => { console.log("refused: " + e.code); c.close(); });`,
+    ].join("\n");
+    const opts = { caPem: lab!.ca.certPem, certPem: lab!.client.certPem, keyPem: lab!.client.keyPem };
+    const byIp = await run([process.execPath, "-e", script], {
+      input: JSON.stringify({ endpoint: agent!.endpoint, ...opts }),
+    });
+    assert.equal(byIp.stdout.trim(), "SERVING");
+    assert.equal(byIp.stderr, "", "nothing on stderr: no DEP0123 warning");
   });
 
   it("refuses a client without a certificate, one from another CA, plaintext, and a wrong server name", async () => {

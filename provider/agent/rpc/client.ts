@@ -1,6 +1,7 @@
 // A typed client of the agent API over mutual TLS, for the Pulumi provider and for agents calling each other
 // (feedback). Promise methods with a deadline on every call; errors arrive as AgentError (status code + details).
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 
 import * as grpc from "@grpc/grpc-js";
@@ -177,26 +178,49 @@ export class AgentConnection {
   }
 }
 
+/** The TLS server name sent when an agent is reached by IP address: RFC 6066 forbids an IP there (Node warns,
+ *  DEP0123), so a name that can never resolve goes instead; the certificate is still checked against the IP. */
+export const IP_SNI_PLACEHOLDER = "agent.netpersona.invalid";
+
+/** The host part of "10.0.0.1:7443", "[fd00::1]:7443" or "agent.example:7443". */
+function endpointHost(endpoint: string): string {
+  return endpoint.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+}
+
+/** How the client checks the agent's certificate: against `serverName` when given, else against the
+ *  endpoint's host (an IP address included, whatever name went in the handshake). */
+export function serverIdentityCheck(
+  endpoint: string,
+  serverName?: string,
+): (presented: string, cert: PeerCertificate) => Error | undefined {
+  const expected = serverName ?? endpointHost(endpoint);
+  return (_presented, cert) => checkServerIdentity(expected, cert);
+}
+
 /** Connects (lazily: the first call or `ready()` does the TLS handshake) to an agent over mutual TLS. */
 export function connectAgent(o: ConnectOptions): AgentConnection {
   let seen: Buffer | undefined;
-  // Node's own check of the server's name, keeping the certificate it passed (grpc-js calls this with the
-  // overridden name when `serverName` is set).
-  const checkAndKeep = (host: string, cert: PeerCertificate) => {
-    const err = checkServerIdentity(host, cert);
-    if (!err) seen = cert.raw;
+  const check = serverIdentityCheck(o.endpoint, o.serverName);
+  // Node's own check of the server's name, keeping the certificate it passed.
+  const checkAndKeep = (presented: string, cert: PeerCertificate) => {
+    const err = check(presented, cert);
+    if (!err && o.keepServerCertificate) seen = cert.raw;
     return err;
   };
   const creds = grpc.credentials.createSsl(
     Buffer.from(o.caPem),
     Buffer.from(o.keyPem),
     Buffer.from(o.certPem),
-    o.keepServerCertificate ? { checkServerIdentity: checkAndKeep } : {},
+    {
+      checkServerIdentity: checkAndKeep,
+    },
   );
   const options: grpc.ClientOptions = {};
   if (o.serverName) {
     options["grpc.ssl_target_name_override"] = o.serverName;
     options["grpc.default_authority"] = o.serverName;
+  } else if (isIP(endpointHost(o.endpoint)) !== 0) {
+    options["grpc.ssl_target_name_override"] = IP_SNI_PLACEHOLDER;
   }
   const { Client } = loadAgentApi();
   return new AgentConnection(new Client(o.endpoint, creds, options), o.deadlineMs ?? 30_000, () => seen);
