@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { PersonaDefinition } from "./persona";
-import { PACKAGE_VERSION, providerShim } from "./shim";
+import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { PACKAGE_VERSION } from "./shim";
 import type { StackCa } from "./stack-ca";
 
 /** How to reach a host over SSH; mirrors @pulumi/command's remote.Connection. Stored as a secret. */
@@ -92,7 +93,7 @@ export interface InterfaceInfo {
  * the host's network state and the agent's state directory are untouched. `pulumi refresh` records a daemon
  * that does not answer as `running: false`, and the next `pulumi up` restarts it over SSH.
  */
-export class Agent extends pulumi.dynamic.Resource {
+export class Agent extends NetpersonaResource {
   /** host:port of the agent's gRPC endpoint. */
   declare public readonly endpoint: pulumi.Output<string>;
   declare public readonly agentVersion: pulumi.Output<string>;
@@ -117,12 +118,13 @@ export class Agent extends pulumi.dynamic.Resource {
   declare public readonly clientCertPem: pulumi.Output<string>;
   declare public readonly clientKeyPem: pulumi.Output<string>;
 
-  constructor(name: string, args: AgentArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: AgentArgs, opts?: NetpersonaResourceOptions) {
     const { ca, connection, ...rest } = args;
     const { bundleFiles } =
       require("../provider/bootstrap/install") as typeof import("../provider/bootstrap/install");
     super(
-      providerShim("agent"),
+      "agent",
+      "Agent",
       name,
       {
         ...rest,
@@ -145,8 +147,6 @@ export class Agent extends pulumi.dynamic.Resource {
         running: undefined,
       },
       { ...opts, additionalSecretOutputs: ["connection", "caKeyPem", "clientKeyPem"] },
-      "netpersona",
-      "Agent",
     );
     const { endpointOf } =
       require("../provider/resources/agent") as typeof import("../provider/resources/agent");

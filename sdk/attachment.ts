@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Agent } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
 import { markForbiddenKeys } from "../provider/persona/validate";
-import { PACKAGE_VERSION, providerShim } from "./shim";
+import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { PACKAGE_VERSION } from "./shim";
 
 export interface PersonaAttachmentArgs {
   agent: Agent;
@@ -18,7 +19,7 @@ export interface PersonaAttachmentArgs {
  * Applies a persona to a host with safe apply: snapshot, apply, verify, probes, confirm. `pulumi refresh`
  * reads the kernel back; destroy restores the host's pre-persona snapshot.
  */
-export class PersonaAttachment extends pulumi.dynamic.Resource {
+export class PersonaAttachment extends NetpersonaResource {
   /** What the kernel has for the fields the persona manages. */
   declare public readonly live: pulumi.Output<PersonaDefinition>;
   /** The kernel changes the last apply made. */
@@ -26,12 +27,13 @@ export class PersonaAttachment extends pulumi.dynamic.Resource {
   declare public readonly persona: pulumi.Output<PersonaDefinition>;
   declare public readonly agentHostname: pulumi.Output<string>;
 
-  constructor(name: string, args: PersonaAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: PersonaAttachmentArgs, opts?: NetpersonaResourceOptions) {
     // plannedDefinition and plannedEndpoint stay known while the Persona or the Agent updates, so a preview
     // shows exactly what changes here.
     const persona = args.persona instanceof Persona ? args.persona.plannedDefinition : args.persona;
     super(
-      providerShim("attachment"),
+      "attachment",
+      "PersonaAttachment",
       name,
       {
         endpoint: args.agent.plannedEndpoint,
@@ -47,8 +49,6 @@ export class PersonaAttachment extends pulumi.dynamic.Resource {
         agentHostname: undefined,
       },
       { ...opts, additionalSecretOutputs: ["clientKeyPem"] },
-      "netpersona",
-      "PersonaAttachment",
     );
   }
 }

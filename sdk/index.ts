@@ -7,4 +7,10 @@ export { Migration, type MigrationArgs, type HistoryEntry, type PolicyInput } fr
 export { discover, type AgentDiscovery, type DiscoverArgs, type FromDiscoveryOptions } from "./discovery";
 export { loadPersonas, PersonaFileError } from "./persona-files";
 export { PACKAGE_VERSION } from "./shim";
+export {
+  NetpersonaResource,
+  setDefaultProviderKind,
+  type NetpersonaResourceOptions,
+  type ProviderKind,
+} from "./resource";
 export { labInventory, labAgentArgs, type LabHost, type LabInventory } from "./lab";

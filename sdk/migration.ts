@@ -6,7 +6,8 @@ import type { HistoryEntry } from "../provider/resources/migration";
 import type { Agent, ConnectionArgs } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
 import { markForbiddenKeys } from "../provider/persona/validate";
-import { PACKAGE_VERSION, providerShim } from "./shim";
+import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { PACKAGE_VERSION } from "./shim";
 
 export type { HistoryEntry, PolicyInput };
 
@@ -35,7 +36,7 @@ export interface MigrationArgs {
  * has converged; a session that cannot converge rolls the destination back and fails with its history.
  * Destroy restores the destination's pre-migration state.
  */
-export class Migration extends pulumi.dynamic.Resource {
+export class Migration extends NetpersonaResource {
   declare public readonly sessionId: pulumi.Output<string>;
   declare public readonly converged: pulumi.Output<boolean>;
   /** The persona on the destination when the blend converged. */
@@ -45,7 +46,7 @@ export class Migration extends pulumi.dynamic.Resource {
   declare public readonly history: pulumi.Output<HistoryEntry[]>;
   declare public readonly metricSummary: pulumi.Output<Record<string, number>>;
 
-  constructor(name: string, args: MigrationArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: MigrationArgs, opts?: NetpersonaResourceOptions) {
     const agentRef = (a: Agent) => ({
       endpoint: a.plannedEndpoint,
       caCertPem: a.caCertPem,
@@ -57,7 +58,8 @@ export class Migration extends pulumi.dynamic.Resource {
     const targetPersona =
       args.targetPersona instanceof Persona ? args.targetPersona.plannedDefinition : args.targetPersona;
     super(
-      providerShim("migration"),
+      "migration",
+      "Migration",
       name,
       {
         migrationName: name,
@@ -77,8 +79,6 @@ export class Migration extends pulumi.dynamic.Resource {
         metricSummary: undefined,
       },
       { ...opts, additionalSecretOutputs: ["source", "destination", "transfer"] },
-      "netpersona",
-      "Migration",
     );
   }
 }

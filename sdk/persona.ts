@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CongestionControl, Persona as PersonaDefinition, QosClass } from "../provider/persona/schema";
 import type { FromDiscoveryOptions, Recommendations } from "../provider/discovery/from-discovery";
 import { markForbiddenKeys } from "../provider/persona/validate";
-import { PACKAGE_VERSION, providerShim } from "./shim";
+import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { PACKAGE_VERSION } from "./shim";
 
 export type { CongestionControl, PersonaDefinition, QosClass };
 
@@ -49,7 +50,7 @@ export interface PersonaArgs {
  * A network persona. `pulumi preview` validates it (every problem named by field) and shows the kernel
  * changes it stands for in `summary`; attach it to hosts with `PersonaAttachment`.
  */
-export class Persona extends pulumi.dynamic.Resource {
+export class Persona extends NetpersonaResource {
   /** The normalised definition (what agents apply). */
   declare public readonly definition: pulumi.Output<PersonaDefinition>;
   /** One line per kernel change the persona stands for. */
@@ -76,7 +77,7 @@ export class Persona extends pulumi.dynamic.Resource {
     name: string,
     discovery: pulumi.Input<Recommendations>,
     options: FromDiscoveryOptions = {},
-    opts?: pulumi.CustomResourceOptions,
+    opts?: NetpersonaResourceOptions,
   ): Persona {
     const args = pulumi.output(discovery).apply((d) => {
       const { personaArgsFromDiscovery } =
@@ -93,9 +94,10 @@ export class Persona extends pulumi.dynamic.Resource {
     return new Persona(name, { ...fields, personaName: options.applicationClass ?? name }, opts);
   }
 
-  constructor(name: string, args: PersonaArgs, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: PersonaArgs, opts?: NetpersonaResourceOptions) {
     super(
-      providerShim("persona"),
+      "persona",
+      "Persona",
       name,
       {
         // A `__proto__` key would become a prototype in Pulumi's serializer: renamed so check refuses it.
@@ -107,8 +109,6 @@ export class Persona extends pulumi.dynamic.Resource {
         fingerprint: undefined,
       },
       opts,
-      "netpersona",
-      "Persona",
     );
     const { validatePersona } =
       require("../provider/persona/validate") as typeof import("../provider/persona/validate");

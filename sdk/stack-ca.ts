@@ -1,7 +1,8 @@
 // StackCa: the stack's certificate authority; agents accept only clients whose certificates it signed.
 import * as pulumi from "@pulumi/pulumi";
 
-import { PACKAGE_VERSION, providerShim } from "./shim";
+import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { PACKAGE_VERSION } from "./shim";
 
 export interface StackCaArgs {
   /** Common name of the CA certificate (default "netpersona stack CA"). */
@@ -13,15 +14,16 @@ export interface StackCaArgs {
 }
 
 /** A certificate authority for the stack's agents, plus the provider's client certificate. Keys are secret. */
-export class StackCa extends pulumi.dynamic.Resource {
+export class StackCa extends NetpersonaResource {
   declare public readonly certPem: pulumi.Output<string>;
   declare public readonly keyPem: pulumi.Output<string>;
   declare public readonly clientCertPem: pulumi.Output<string>;
   declare public readonly clientKeyPem: pulumi.Output<string>;
 
-  constructor(name: string, args: StackCaArgs = {}, opts?: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: StackCaArgs = {}, opts?: NetpersonaResourceOptions) {
     super(
-      providerShim("stack-ca"),
+      "stack-ca",
+      "StackCa",
       name,
       {
         ...args,
@@ -32,8 +34,6 @@ export class StackCa extends pulumi.dynamic.Resource {
         clientKeyPem: undefined,
       },
       { ...opts, additionalSecretOutputs: ["keyPem", "clientKeyPem"] },
-      "netpersona",
-      "StackCa",
     );
   }
 }

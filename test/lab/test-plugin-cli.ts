@@ -1,31 +1,49 @@
-// pulumi-resource-netpersona through the real CLI: a JavaScript program that names the schema's tokens
-// (`netpersona:index:Persona`, `netpersona:index:StackCa`) as plain custom resources, so the engine loads the
-// plugin from PATH (the package's node_modules/.bin, installed from its tarball). Preview names the bad field,
-// up creates, a second preview is clean, the state holds no plaintext key and no serialized code, destroy.
+// pulumi-resource-netpersona through the real CLI, chosen from the package's TypeScript SDK (sdk/resource.ts):
+// one program declares the same Persona twice, once through the plugin (`providerKind: "plugin"`) and once
+// through the dynamic provider (the default), then switches the package's default to the plugin for a StackCa.
+// The engine loads the plugin from PATH (the package's node_modules/.bin, installed from its tarball). Preview
+// names the bad field, up creates, both compute the same persona, a second preview is clean, only the
+// dynamic resource has code in the state, no plaintext key, an update goes through both, destroy.
 import * as assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { CLI_ROOT, CliProject } from "../cli-project";
+import { REPO } from "../e2e";
 
+const VERSION: string = require(join(REPO, "package.json")).version;
+
+// JavaScript (no tsconfig.json: the language host runs no ts-node); the README's TypeScript form of it is
+// type-checked by test-docs-compile.
 const PROGRAM = `const pulumi = require("@pulumi/pulumi");
+const netpersona = require("pulumi-netpersona");
 const config = new pulumi.Config();
-const web = new pulumi.CustomResource("netpersona:index:Persona", "web", {
-  personaName: "web", mtu: config.getNumber("mtu") ?? 1400, congestionControl: "bbr", summary: undefined,
-});
-const ca = new pulumi.CustomResource("netpersona:index:StackCa", "ca", {
-  commonName: "plugin test", certPem: undefined, keyPem: undefined,
-});
+const args = { personaName: "web", mtu: config.getNumber("mtu") ?? 1400, congestionControl: "bbr" };
+const web = new netpersona.Persona("web", args, { providerKind: "plugin" });
+const webDynamic = new netpersona.Persona("web-dynamic", args);
+netpersona.setDefaultProviderKind("plugin");
+const ca = new netpersona.StackCa("ca", { commonName: "plugin test" });
 exports.summary = web.summary;
+exports.summaryDynamic = webDynamic.summary;
+exports.fingerprints = [web.fingerprint, webDynamic.fingerprint];
 exports.certPem = ca.certPem;
 exports.keyPem = ca.keyPem;
 `;
 
-describe("pulumi-resource-netpersona: the provider plugin through the CLI", function () {
+describe("pulumi-resource-netpersona through the CLI, chosen from the TypeScript SDK next to the dynamic provider", function () {
   let project: CliProject;
+  /** Each resource's type and whether its state carries serialized code, by name. */
+  const stored = async () =>
+    Object.fromEntries(
+      ((await project.exportState()).deployment.resources ?? [])
+        .filter((r) => String(r.type).includes("netpersona"))
+        .map((r) => [
+          String(r.urn).split("::").pop(),
+          [r.type, JSON.stringify(r).includes("__provider") ? "code" : "no code"],
+        ]),
+    );
 
   before(async () => {
-    // A JavaScript project of its own (no tsconfig.json, so the language host runs no ts-node).
     const from = join(CLI_ROOT, "sources", "plugin-cli");
     rmSync(from, { recursive: true, force: true });
     mkdirSync(from, { recursive: true });
@@ -44,7 +62,9 @@ describe("pulumi-resource-netpersona: the provider plugin through the CLI", func
     await project?.dispose();
   });
 
-  it("preview fails on the bad field, named, from the plugin found on PATH", async () => {
+  it("preview names the bad field, from the plugin found on PATH", async () => {
+    // The engine stops at the first resource whose check fails: the plugin's Persona (the dynamic provider's
+    // message, the same but for the type, is test-persona-e2e's).
     const r = await project.preview({ check: false });
     assert.notEqual(r.code, 0);
     const out = r.stdout + r.stderr;
@@ -58,31 +78,40 @@ describe("pulumi-resource-netpersona: the provider plugin through the CLI", func
     );
   });
 
-  it("up creates, a second preview is clean, secrets are secret and no code is in the state", async () => {
+  it("up creates through both; the same persona; a second preview is clean; only the dynamic one holds code", async () => {
     await project.pulumi(["config", "set", "mtu", "1400"]);
     const up = await project.up();
-    assert.match(up.stdout, /\+ 3 created/);
+    assert.match(up.stdout, /\+ 4 created/);
     await project.previewNoChanges();
     const outs = await project.outputs();
+    assert.match(String(outs.summary), /1400/);
+    assert.deepEqual(outs.summaryDynamic, outs.summary);
+    const [fp, fpDynamic] = outs.fingerprints as string[];
+    assert.equal(fpDynamic, fp);
     assert.match(String(outs.certPem), /^-----BEGIN CERTIFICATE-----/);
     assert.match(String(outs.keyPem), /^-----BEGIN PRIVATE KEY-----/);
-    assert.match(String(outs.summary), /1400/);
+    assert.deepEqual(await stored(), {
+      web: ["netpersona:index:Persona", "no code"],
+      "web-dynamic": ["pulumi-nodejs:dynamic/netpersona:Persona", "code"],
+      ca: ["netpersona:index:StackCa", "no code"],
+      // The engine's default provider for the package, at the package's version.
+      [`default_${VERSION.replace(/\./g, "_")}`]: ["pulumi:providers:netpersona", "no code"],
+    });
     const state = JSON.stringify(await project.exportState());
     assert.equal(state.includes("PRIVATE KEY"), false, "a private key in plaintext in the state");
-    assert.equal(state.includes("__provider"), false, "serialized provider code in the state");
-    assert.match(state, /"type":"netpersona:index:StackCa"/);
   });
 
-  it("an update goes through the plugin's diff and update", async () => {
+  it("an update goes through both providers' diff and update", async () => {
     await project.pulumi(["config", "set", "mtu", "1300"]);
     const up = await project.up();
-    assert.match(up.stdout, /~ 1 updated/);
-    assert.match(String((await project.outputs()).summary), /1300/);
-    await project.previewNoChanges();
+    assert.match(up.stdout, /~ 2 updated/);
+    const outs = await project.outputs();
+    assert.match(String(outs.summary), /1300/);
+    assert.deepEqual(outs.summaryDynamic, outs.summary);
   });
 
   it("destroy removes everything", async () => {
     const d = await project.destroy();
-    assert.match(d.stdout, /- 3 deleted/);
+    assert.match(d.stdout, /- 4 deleted/);
   });
 });

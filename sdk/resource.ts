@@ -1,0 +1,80 @@
+// The one base of the package's resources: each resource class builds its inputs once, and this base registers
+// them with the provider the program chose: the dynamic provider (the default) or the provider plugin
+// pulumi-resource-netpersona. The plugin is what a package SDK generated from schema.json uses: a custom
+// resource of the schema's token (`netpersona:index:Persona`) at the package's version, which the engine serves
+// with the plugin of that version (on PATH, or installed with `pulumi plugin install resource netpersona ...`).
+import * as pulumi from "@pulumi/pulumi";
+
+import { PACKAGE_VERSION, providerShim } from "./shim";
+
+/**
+ * Which provider serves a resource. `dynamic`: the provider's code goes into the state of every resource (the
+ * `__provider` property) and runs in the language host's process; nothing to install. `plugin`: the engine runs
+ * pulumi-resource-netpersona; the state holds only the resource's properties, and the resources can be shared
+ * with programs in other languages (YAML, Python). A resource keeps its provider: switching replaces it.
+ */
+export type ProviderKind = "dynamic" | "plugin";
+
+/** Pulumi's resource options plus the provider choice of this resource. */
+export interface NetpersonaResourceOptions extends pulumi.CustomResourceOptions {
+  /** The provider of this resource; default: `setDefaultProviderKind`'s, else `dynamic`. */
+  providerKind?: ProviderKind;
+}
+
+const KINDS: readonly ProviderKind[] = ["dynamic", "plugin"];
+let defaultKind: ProviderKind = "dynamic";
+
+/** The provider of every resource created after this call that does not choose its own (`providerKind`). */
+export function setDefaultProviderKind(kind: ProviderKind): void {
+  if (!KINDS.includes(kind))
+    throw new Error(`netpersona: provider kind '${String(kind)}' is not one of ${KINDS.join(", ")}`);
+  defaultKind = kind;
+}
+
+/** The serialized provider of a kind of resource, as `pulumi.dynamic.Resource` stores it (once per kind). */
+const serialized = new Map<string, Promise<string>>();
+function serializedProvider(kind: string): pulumi.Output<string> {
+  let text = serialized.get(kind);
+  if (!text) {
+    // The same closure `pulumi.dynamic.Resource` serializes (`() => provider`), so the state is the same.
+    const provider = providerShim(kind);
+    text = pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true }).then((sf) => sf.text);
+    serialized.set(kind, text);
+  }
+  return pulumi.output(text);
+}
+
+/** A resource of this package, served by the provider its options choose. */
+export abstract class NetpersonaResource extends pulumi.CustomResource {
+  /** The provider that serves this resource. */
+  public readonly providerKind: ProviderKind;
+
+  /**
+   * @param kind the registry's kind (provider/resources/registry.ts), e.g. `persona`
+   * @param type the schema's type name, e.g. `Persona` (token `netpersona:index:Persona`)
+   */
+  protected constructor(
+    kind: string,
+    type: string,
+    name: string,
+    props: pulumi.Inputs,
+    opts: NetpersonaResourceOptions = {},
+  ) {
+    const { providerKind = defaultKind, ...options } = opts;
+    if (!KINDS.includes(providerKind))
+      throw new Error(`netpersona: providerKind '${String(providerKind)}' is not one of ${KINDS.join(", ")}`);
+    if (providerKind === "plugin")
+      super(`netpersona:index:${type}`, name, props, {
+        ...options,
+        version: options.version ?? PACKAGE_VERSION,
+      });
+    else
+      super(
+        `pulumi-nodejs:dynamic/netpersona:${type}`,
+        name,
+        { ...props, __provider: serializedProvider(kind) },
+        options,
+      );
+    this.providerKind = providerKind;
+  }
+}
