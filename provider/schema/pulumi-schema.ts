@@ -128,7 +128,12 @@ export function generateSchema(version: string): Json {
     description: "Manage network personas on Linux hosts and migrate them live.",
     keywords: ["pulumi", "network", "linux", "category/network", "kind/native"],
     license: "Apache-2.0",
-    language: { nodejs: { packageName: "pulumi-netpersona" } },
+    language: {
+      nodejs: { packageName: "pulumi-netpersona" },
+      // The Python SDK takes the package's version (else 0.0.0), so it asks the engine for the plugin of this
+      // version: the one `pulumi plugin install resource netpersona <version>` put in the plugin cache.
+      python: { respectSchemaVersion: true },
+    },
     config: {},
     types,
     resources,

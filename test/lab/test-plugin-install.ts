@@ -1,6 +1,8 @@
 // The plugin's tarball (scripts/plugin-tarball.sh) installed as the README says, with
 // `pulumi plugin install resource netpersona <version> --file <tarball>` into a fresh PULUMI_HOME, then a
-// Pulumi YAML program run with no plugin on PATH: the engine starts the installed plugin from its cache.
+// Pulumi YAML program run with no plugin on PATH: the engine starts the installed plugin from its cache; and a
+// Python program on the generated SDK (sdk/python, which asks for the plugin of the package's version), in the
+// virtualenv of scripts/python-deps.sh, on the same installed plugin.
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,13 +26,20 @@ outputs:
   certPem: \${ca.certPem}
 `;
 
-describe("the plugin tarball: pulumi plugin install --file, then a YAML program", function () {
+const PYTHON_PROGRAM = `import pulumi
+import pulumi_netpersona as netpersona
+
+web = netpersona.Persona("web", mtu=1400)
+pulumi.export("summary", web.summary)
+`;
+
+describe("the plugin tarball: pulumi plugin install --file, then a YAML and a Python program", function () {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  const pulumi = (args: string[], check = true) =>
+  const pulumi = (args: string[], check = true, project = "proj", extraEnv: NodeJS.ProcessEnv = {}) =>
     run(["pulumi", ...args, "--non-interactive", "--color", "never"], {
-      cwd: path.join(dir, "proj"),
-      env,
+      cwd: path.join(dir, project),
+      env: { ...env, ...extraEnv },
       check,
       timeoutMs: 300_000,
     });
@@ -56,6 +65,8 @@ describe("the plugin tarball: pulumi plugin install --file, then a YAML program"
 
   after(async () => {
     if (dir && existsSync(path.join(dir, "proj", "Pulumi.yaml"))) await pulumi(["destroy", "--yes"], false);
+    if (dir && existsSync(path.join(dir, "py", "Pulumi.yaml")))
+      await pulumi(["destroy", "--yes"], false, "py");
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -87,5 +98,27 @@ describe("the plugin tarball: pulumi plugin install --file, then a YAML program"
     await pulumi(["preview", "--expect-no-changes"]);
     const d = await pulumi(["destroy", "--yes", "--skip-preview"]);
     assert.match(d.stdout, /- 3 deleted/);
+  });
+
+  it("a Python program on the generated SDK runs on the installed plugin of the package's version", async () => {
+    const venv = (
+      await run(["bash", path.join(REPO, "scripts", "python-deps.sh")], { timeoutMs: 600_000 })
+    ).stdout
+      .trim()
+      .split("\n")
+      .pop()!;
+    mkdirSync(path.join(dir, "py"));
+    writeFileSync(path.join(dir, "py", "Pulumi.yaml"), "name: plugin-install-py\nruntime: python\n");
+    writeFileSync(path.join(dir, "py", "__main__.py"), PYTHON_PROGRAM);
+    // The Python host runs the python3 on PATH: the virtualenv's.
+    const py = { PATH: `${path.join(venv, "bin")}:${env.PATH}` };
+    await pulumi(["stack", "init", "dev"], true, "py", py);
+    const up = await pulumi(["up", "--yes", "--skip-preview"], true, "py", py);
+    assert.match(up.stdout, /\+ 2 created/);
+    assert.doesNotMatch(up.stdout + up.stderr, /from \$PATH/);
+    const outs = JSON.parse((await pulumi(["stack", "output", "--json"], true, "py", py)).stdout);
+    assert.deepEqual(outs.summary, ["MTU 1400 (per-route mtu lock)"]);
+    const d = await pulumi(["destroy", "--yes", "--skip-preview"], true, "py", py);
+    assert.match(d.stdout, /- 2 deleted/);
   });
 });

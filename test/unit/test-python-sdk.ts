@@ -69,6 +69,18 @@ describe("Python SDK generated from schema.json", () => {
     assert.match(inputs, /if mtu_scope is None:\n\s+mtu_scope = 'route'/);
   });
 
+  it("asks the engine for the plugin of the package's version (schema language.python.respectSchemaVersion)", () => {
+    const version: string = require(path.join(ROOT, "package.json")).version;
+    const plugin = JSON.parse(
+      readFileSync(path.join(SDK, "pulumi_netpersona", "pulumi-plugin.json"), "utf8"),
+    );
+    assert.deepEqual(plugin, { resource: true, name: "netpersona", version });
+    assert.match(
+      readFileSync(path.join(SDK, "setup.py"), "utf8"),
+      new RegExp(`\\nVERSION = "${version}"\\n`),
+    );
+  });
+
   it("compiles", async () => {
     const py = files(SDK).filter((f) => f.endsWith(".py"));
     await run(["python3", "-m", "py_compile", ...py.map((f) => path.join(SDK, f))], {
