@@ -11,7 +11,9 @@ import { PACKAGE_VERSION, providerShim } from "./shim";
  * Which provider serves a resource. `dynamic`: the provider's code goes into the state of every resource (the
  * `__provider` property) and runs in the language host's process; nothing to install. `plugin`: the engine runs
  * pulumi-resource-netpersona; the state holds only the resource's properties, and the resources can be shared
- * with programs in other languages (YAML, Python). A resource keeps its provider: switching replaces it.
+ * with programs in other languages (YAML, Python). A resource switched from `dynamic` to `plugin` stays the same
+ * resource (an alias; the plugin drops the old serialized code from its state); from `plugin` back to `dynamic`
+ * it would be a new one, created before the old one is deleted.
  */
 export type ProviderKind = "dynamic" | "plugin";
 
@@ -44,6 +46,11 @@ function serializedProvider(kind: string): pulumi.Output<string> {
   return pulumi.output(text);
 }
 
+/** The type token `pulumi.dynamic.Resource` registers for `type` of module `netpersona`. */
+function dynamicToken(type: string): string {
+  return `pulumi-nodejs:dynamic/netpersona:${type}`;
+}
+
 /** A resource of this package, served by the provider its options choose. */
 export abstract class NetpersonaResource extends pulumi.CustomResource {
   /** The provider that serves this resource. */
@@ -67,14 +74,11 @@ export abstract class NetpersonaResource extends pulumi.CustomResource {
       super(`netpersona:index:${type}`, name, props, {
         ...options,
         version: options.version ?? PACKAGE_VERSION,
+        // A resource the dynamic provider made under this name is this one: switching it to the plugin keeps
+        // it (no create and delete, which for an attachment or a migration would undo the host's changes).
+        aliases: [...(options.aliases ?? []), { type: dynamicToken(type) }],
       });
-    else
-      super(
-        `pulumi-nodejs:dynamic/netpersona:${type}`,
-        name,
-        { ...props, __provider: serializedProvider(kind) },
-        options,
-      );
+    else super(dynamicToken(type), name, { ...props, __provider: serializedProvider(kind) }, options);
     this.providerKind = providerKind;
   }
 }

@@ -45,6 +45,16 @@ const PROGRAM_INPUTS: Readonly<Record<string, () => Props>> = {
   }),
 };
 
+/**
+ * `props` without the serialized code a dynamic provider stores (`__provider`): a resource the TypeScript SDK
+ * switched from the dynamic provider to the plugin (sdk/resource.ts, an alias) arrives with it in its old
+ * state, and the plugin's state carries none.
+ */
+function withoutCode(props: Props): Props {
+  const { __provider: _code, ...rest } = props;
+  return rest;
+}
+
 function kindOf(urn: string): string {
   const type = typeOfUrn(urn);
   const kind = TOKEN_KINDS[type];
@@ -90,7 +100,7 @@ export function pluginProvider(schemaText: string, log?: ResourceLog): pulumi.pr
         const kind = kindOf(urn);
         const r = await providerFor(kind).check(o.plain, { ...PROGRAM_INPUTS[kind]?.(), ...n.plain });
         return {
-          inputs: wrapSecrets((r.inputs ?? n.plain) as Props, n.secretKeys),
+          inputs: wrapSecrets(withoutCode((r.inputs ?? n.plain) as Props), n.secretKeys),
           ...(r.failures && r.failures.length > 0 && { failures: r.failures }),
         };
       }),
@@ -107,7 +117,10 @@ export function pluginProvider(schemaText: string, log?: ResourceLog): pulumi.pr
       reporting(urn, async () => {
         const n = unwrapProps(inputs);
         const r = await providerFor(kindOf(urn)).create(n.plain);
-        return { id: r.id, outs: wrapSecrets((r.outs ?? {}) as Props, secretsOf(urn, n.secretKeys)) };
+        return {
+          id: r.id,
+          outs: wrapSecrets(withoutCode((r.outs ?? {}) as Props), secretsOf(urn, n.secretKeys)),
+        };
       }),
     read: (id, urn, props) =>
       reporting(urn, async () => {
@@ -116,15 +129,15 @@ export function pluginProvider(schemaText: string, log?: ResourceLog): pulumi.pr
         const secrets = secretsOf(urn, p.secretKeys);
         return {
           ...(r.id !== undefined && { id: r.id }),
-          props: wrapSecrets((r.props ?? {}) as Props, secrets),
-          ...(r.inputs !== undefined && { inputs: wrapSecrets(r.inputs as Props, secrets) }),
+          props: wrapSecrets(withoutCode((r.props ?? {}) as Props), secrets),
+          ...(r.inputs !== undefined && { inputs: wrapSecrets(withoutCode(r.inputs as Props), secrets) }),
         };
       }),
     update: (id, urn, olds, news) =>
       reporting(urn, async () => {
         const n = unwrapProps(news);
         const r = await providerFor(kindOf(urn)).update(id, unwrapProps(olds).plain, n.plain);
-        return { outs: wrapSecrets((r.outs ?? n.plain) as Props, secretsOf(urn, n.secretKeys)) };
+        return { outs: wrapSecrets(withoutCode((r.outs ?? n.plain) as Props), secretsOf(urn, n.secretKeys)) };
       }),
     delete: (id, urn, props) =>
       reporting(urn, async () => {

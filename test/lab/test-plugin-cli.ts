@@ -3,7 +3,8 @@
 // through the dynamic provider (the default), then switches the package's default to the plugin for a StackCa.
 // The engine loads the plugin from PATH (the package's node_modules/.bin, installed from its tarball). Preview
 // names the bad field, up creates, both compute the same persona, a second preview is clean, only the
-// dynamic resource has code in the state, no plaintext key, an update goes through both, destroy.
+// dynamic resource has code in the state, no plaintext key, an update goes through both, switching the dynamic
+// one to the plugin keeps it (an alias) and a refresh drops its old code, destroy.
 import * as assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,7 +21,7 @@ const netpersona = require("pulumi-netpersona");
 const config = new pulumi.Config();
 const args = { personaName: "web", mtu: config.getNumber("mtu") ?? 1400, congestionControl: "bbr" };
 const web = new netpersona.Persona("web", args, { providerKind: "plugin" });
-const webDynamic = new netpersona.Persona("web-dynamic", args);
+const webDynamic = new netpersona.Persona("web-dynamic", args, { providerKind: config.get("secondKind") });
 netpersona.setDefaultProviderKind("plugin");
 const ca = new netpersona.StackCa("ca", { commonName: "plugin test" });
 exports.summary = web.summary;
@@ -108,6 +109,16 @@ describe("pulumi-resource-netpersona through the CLI, chosen from the TypeScript
     const outs = await project.outputs();
     assert.match(String(outs.summary), /1300/);
     assert.deepEqual(outs.summaryDynamic, outs.summary);
+  });
+
+  it("switching the dynamic Persona to the plugin keeps it; a refresh leaves no code in the state", async () => {
+    await project.pulumi(["config", "set", "secondKind", "plugin"]);
+    const up = await project.up();
+    assert.doesNotMatch(up.stdout, /created|deleted|replaced/, up.stdout);
+    assert.deepEqual((await stored())["web-dynamic"], ["netpersona:index:Persona", "code"]); // old outputs kept
+    await project.refresh();
+    assert.deepEqual((await stored())["web-dynamic"], ["netpersona:index:Persona", "no code"]);
+    await project.previewNoChanges();
   });
 
   it("destroy removes everything", async () => {

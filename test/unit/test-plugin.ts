@@ -119,6 +119,22 @@ describe("provider plugin", () => {
     assert.equal(changed.changes, true);
   });
 
+  it("drops the serialized code of a resource the dynamic provider wrote (switched to the plugin)", async () => {
+    const u = urn("netpersona:index:Persona");
+    const c = await plugin.check!(u, {}, { mtu: 1400 });
+    const created = await plugin.create!(u, c.inputs);
+    const code = "exports.handler = __f0; ...";
+    const olds = { ...created.outs, __provider: code };
+    const checked = await plugin.check!(u, { ...c.inputs, __provider: code }, { mtu: 1300 });
+    assert.equal("__provider" in checked.inputs, false);
+    const read = await plugin.read!(created.id, u, olds);
+    assert.equal("__provider" in read.props, false);
+    assert.equal("__provider" in (read.inputs ?? {}), false);
+    const updated = await plugin.update!(created.id, u, olds, checked.inputs);
+    assert.equal("__provider" in updated.outs, false);
+    assert.equal(updated.outs.mtu, 1300);
+  });
+
   it("unwraps output values: an output without a value is unknown", () => {
     const out = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
     const r = unwrapProps({
