@@ -21,7 +21,8 @@ const netpersona = require("pulumi-netpersona");
 const config = new pulumi.Config();
 const args = { personaName: "web", mtu: config.getNumber("mtu") ?? 1400, congestionControl: "bbr" };
 const web = new netpersona.Persona("web", args, { providerKind: "plugin" });
-const webDynamic = new netpersona.Persona("web-dynamic", args, { providerKind: config.get("secondKind") });
+// After web (dependsOn), so that web's check answers the preview first.
+const webDynamic = new netpersona.Persona("web-dynamic", args, { providerKind: config.get("secondKind"), dependsOn: [web] });
 netpersona.setDefaultProviderKind("plugin");
 const ca = new netpersona.StackCa("ca", { commonName: "plugin test" });
 exports.summary = web.summary;
@@ -64,8 +65,8 @@ describe("pulumi-resource-netpersona through the CLI, chosen from the TypeScript
   });
 
   it("preview names the bad field, from the plugin found on PATH", async () => {
-    // The engine stops at the first resource whose check fails: the plugin's Persona (the dynamic provider's
-    // message, the same but for the type, is test-persona-e2e's).
+    // The engine stops at the first resource whose check fails: the plugin's Persona, which the dynamic one
+    // depends on (the dynamic provider's message, the same but for the type, is test-persona-e2e's).
     const r = await project.preview({ check: false });
     assert.notEqual(r.code, 0);
     const out = r.stdout + r.stderr;
