@@ -146,6 +146,9 @@ export async function connectTo(
   });
 }
 
+/** The first line of a connection error without grpc-js's timestamps: the same failure reads the same. */
+const reasonOf = (err: Error) => err.message.split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "");
+
 /** Connects over mTLS and waits (up to `timeoutMs`) until the agent answers GetInfo. */
 export async function waitForAgent(
   i: AgentReach,
@@ -156,14 +159,17 @@ export async function waitForAgent(
   const conn = await connectTo(i, o);
   const deadline = Date.now() + timeoutMs;
   let last: Error | undefined;
-  for (let attempt = 1; Date.now() < deadline; attempt++) {
+  while (Date.now() < deadline) {
     try {
       const info = await conn.getInfo({ deadlineMs: 5000 });
       return { conn, info };
     } catch (err) {
+      // Said once per distinct reason (grpc-js stamps each failure with the time), not every few attempts:
+      // a dead agent is one line, not twenty.
+      const why = reasonOf(err as Error);
+      if (last === undefined || why !== reasonOf(last))
+        progress(name, `waiting for the agent at ${i.endpoint} (${why})`);
       last = err as Error;
-      if (attempt % 5 === 0)
-        progress(name, `waiting for the agent at ${i.endpoint} (${last.message.split("\n")[0]})`);
       await new Promise((r) => setTimeout(r, 300));
     }
   }

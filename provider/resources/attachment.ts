@@ -98,6 +98,8 @@ async function restore(props: Record<string, unknown>, name: string): Promise<vo
   }
 }
 
+const NOT_KNOWN_YET = "not known yet";
+
 /**
  * The agent's dry run of the persona on its host (PlanPersona), one readable line per kernel change, asked
  * at every `check`, so also during `pulumi preview`: `plan` is empty when the kernel already matches, and a
@@ -110,8 +112,7 @@ export async function kernelPlan(
   if ([i.endpoint, i.caCertPem, i.clientCertPem, i.clientKeyPem, i.persona].some(containsUnknown)) {
     return {
       plan: [],
-      planNote:
-        "not known yet: the agent, its certificates or the persona are created or updated in this run",
+      planNote: `${NOT_KNOWN_YET}: the agent, its certificates or the persona are created or updated in this run`,
     };
   }
   const { personaToWire } = await import("../proto/persona");
@@ -158,10 +159,15 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
     // Only issues about values unknown at preview: nothing to normalise yet.
     if (!r.success) return { inputs: news };
     const inputs = { ...r.data, persona: persona as Persona };
+    const kernel = await kernelPlan(inputs);
+    // An agent that cannot be asked, or a network manager that may revert the change, is said in the
+    // preview's output too, not only in the `planNote` that `pulumi preview --diff` shows.
+    if (kernel.planNote && !kernel.planNote.startsWith(NOT_KNOWN_YET))
+      progress(`PersonaAttachment ${inputs.endpoint}`, `warning: ${kernel.planNote}`);
     return {
       inputs: {
         ...inputs,
-        ...(await kernelPlan(inputs)),
+        ...kernel,
         [VERSION_KEY]: news[VERSION_KEY] ?? PACKAGE_VERSION,
       },
     };

@@ -30,11 +30,7 @@ export function grantExpiry(
 /** Attempts of a grant or revoke call (each with its own deadline) before the provider says it gave up. */
 const ATTEMPTS = 3;
 
-const firstLine = (err: unknown) =>
-  (err as Error).message
-    .split("\n")[0]
-    .replace(/\.? ?Resolution note: ?$/, "")
-    .slice(0, 300);
+const firstLine = (err: unknown) => (err as Error).message.split("\n")[0].slice(0, 300);
 
 /** `call` on a connection to the source, up to ATTEMPTS times, saying each failed attempt. */
 async function onSource<T>(

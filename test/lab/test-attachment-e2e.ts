@@ -4,6 +4,7 @@
 // no plaintext secret in the state, destroy leaves each host exactly as it was.
 import * as assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 
 import { run } from "../../provider/util/exec";
 import { join } from "node:path";
@@ -191,6 +192,34 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
     await project.previewNoChanges();
   });
 
+  it("an agent whose daemon died: preview warns it cannot be asked, refresh records it, up restarts it", async () => {
+    const h = inv.hosts[1];
+    const pids = await agentPids(h.netns);
+    assert.ok(pids.length >= 2, `the supervisor and the agent run in ${h.netns}: ${pids.join(" ")}`);
+    await run(["kill", "-9", ...pids.map(String)]);
+    const preview = await project.preview();
+    const warnings = `${preview.stdout}\n${preview.stderr}`
+      .split("\n")
+      .filter((l) => l.includes("[netpersona] PersonaAttachment") && l.includes("warning:"));
+    assert.equal(warnings.length, 1, `${preview.stdout}\n${preview.stderr}`);
+    assert.match(
+      warnings[0],
+      /warning: the agent at \S+ could not be asked \(No connection established\. Last error: Error: connect ECONNREFUSED \S+\): no kernel plan yet$/,
+    );
+    assert.doesNotMatch(warnings[0], /Resolution note/);
+    await project.refresh();
+    const agents = (await project.exportState()).deployment.resources!.filter(
+      (r) => String(r.type).endsWith("Agent") && String(r.urn).endsWith(`::${h.name}`),
+    );
+    assert.deepEqual(
+      agents.map((r) => (r.outputs as { running?: boolean }).running),
+      [false],
+    );
+    await project.up();
+    assert.ok((await agentPids(h.netns)).length >= 2, "restarted over SSH");
+    await project.previewNoChanges();
+  });
+
   it("destroy restores each host exactly as it was before", async () => {
     await project.destroy();
     for (const [i, h] of inv.hosts.entries()) assert.deepEqual(await hostState(h), original[i], h.name);
@@ -217,4 +246,15 @@ function plaintextKeys(exported: { deployment: { resources?: Array<Record<string
     walk(r.outputs, `${String(r.urn).split("::").pop()} outputs`);
   }
   return found;
+}
+
+/** The agent's processes (the supervisor and the daemon) in a lab host's namespace; sshd is left out. */
+async function agentPids(netns: string): Promise<number[]> {
+  const out = await run(["ip", "netns", "pids", netns]);
+  const pids: number[] = [];
+  for (const pid of out.stdout.split(/\s+/).filter(Boolean)) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes("netpersona") && !cmd.includes("sshd")) pids.push(Number(pid));
+  }
+  return pids;
 }

@@ -118,5 +118,10 @@ export function fromServiceError(err: grpc.ServiceError): AgentError {
       details = {};
     }
   }
-  return new AgentError(err.code, err.details || err.message, details);
+  return new AgentError(err.code, withoutEmptyNote(err.details || err.message), details);
+}
+
+/** grpc-js ends a connection failure with "Resolution note: " even when it has none to give. */
+function withoutEmptyNote(message: string): string {
+  return message.replace(/\.? ?Resolution note: ?$/, "");
 }
