@@ -122,6 +122,7 @@ function finite(v: unknown): number | undefined {
  *  (it may be a secret). */
 export function receivedOf(input: unknown): string {
   if (input === null) return "null";
+  if (input === undefined) return "nothing";
   if (Array.isArray(input)) return "a list";
   switch (typeof input) {
     case "string":

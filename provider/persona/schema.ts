@@ -72,12 +72,14 @@ const cidr = z.string().superRefine((v, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-const domain = z
-  .string()
-  .regex(
-    /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/,
-    "must be a DNS domain such as corp.example.com",
-  );
+const DOMAIN_RE =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const domain = z.string().superRefine((v, ctx) => {
+  if (v.length > 253)
+    ctx.addIssue({ code: "custom", message: `must be at most 253 characters (a DNS name), not ${v.length}` });
+  else if (!DOMAIN_RE.test(v))
+    ctx.addIssue({ code: "custom", message: "must be a DNS domain such as corp.example.com" });
+});
 
 const resolvOption = z
   .string()

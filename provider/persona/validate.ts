@@ -1,7 +1,7 @@
 // Validation and normalisation of persona definitions, shared by `check`, persona files and the agent.
 import type { z } from "zod";
 
-import { issueMessage } from "./messages";
+import { issueMessage, receivedOf } from "./messages";
 import { canonicalIp, personaSchema, type Persona } from "./schema";
 
 /** The sentinel the Pulumi engine sends for values not known during preview. */
@@ -131,16 +131,13 @@ export function validatePersona(
   prefix: readonly (string | number)[] = [],
 ): Validated<Persona> {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
-    const got = input === null ? "null" : Array.isArray(input) ? "a list" : `a ${typeof input}`;
-    return {
-      ok: false,
-      failures: [
-        {
-          property: joinPath(prefix, []),
-          reason: `must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not ${got}: e.g. {mtu: 1400, congestionControl: "bbr"}`,
-        },
-      ],
-    };
+    const what = "an object with persona fields such as mtu, congestionControl, qos, dns or routes";
+    const example = 'e.g. {mtu: 1400, congestionControl: "bbr"}';
+    const reason =
+      input === undefined
+        ? `is required: give ${what}, ${example}`
+        : `must be ${what}, not ${receivedOf(input)}: ${example}`;
+    return { ok: false, failures: [{ property: joinPath(prefix, []), reason }] };
   }
   const forbidden = forbiddenKeyFailures(input, prefix);
   const r = parseWith(personaSchema, input);

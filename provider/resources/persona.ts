@@ -63,6 +63,9 @@ function outputsFor(inputs: Record<string, unknown>, persona: Persona): Record<s
   };
 }
 
+/** A display name for reviews and reports: short, so it cannot swell the state (a 2 MB name passed once). */
+const PERSONA_NAME_MAX = 128;
+
 export const personaProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds, news) {
     const raw = personaOf(news);
@@ -72,6 +75,11 @@ export const personaProvider: pulumi.dynamic.ResourceProvider = {
       failures.push({
         property: "personaName",
         reason: `must be a string, not ${receivedOf(name)}: give a display name such as "web", or leave it out`,
+      });
+    } else if (typeof name === "string" && name.length > PERSONA_NAME_MAX) {
+      failures.push({
+        property: "personaName",
+        reason: `must be at most ${PERSONA_NAME_MAX} characters, not ${name.length}: a short display name such as "web"`,
       });
     }
     const v = validatePersona(raw);

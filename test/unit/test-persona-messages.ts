@@ -142,11 +142,38 @@ describe("validation messages", () => {
     assert.equal(({} as Record<string, unknown>).admin, undefined);
   });
 
+  it("bounds what would swell the state: a display name over 128 characters, a search domain over 253", async () => {
+    assert.deepEqual(await check("persona", { personaName: "w".repeat(2_000_000), mtu: 1400 }), [
+      {
+        property: "personaName",
+        reason: 'must be at most 128 characters, not 2000000: a short display name such as "web"',
+      },
+    ]);
+    assert.deepEqual(
+      await check("persona", { dns: { servers: ["10.0.0.1"], search: ["a".repeat(100_000)] } }),
+      [{ property: "", reason: "dns.search[0]: must be at most 253 characters (a DNS name), not 100000" }],
+    );
+  });
+
+  it("says a missing persona is required, in words (not 'a undefined')", () => {
+    assert.deepEqual(validatePersona(undefined, ["persona"]), {
+      ok: false,
+      failures: [
+        {
+          property: "persona",
+          reason:
+            'is required: give an object with persona fields such as mtu, congestionControl, qos, dns or routes, e.g. {mtu: 1400, congestionControl: "bbr"}',
+        },
+      ],
+    });
+  });
+
   it("says what a persona is when it is null, a string, a number or a list", () => {
     for (const [input, got] of [
       [null, "null"],
       ["fast", "a string"],
-      [1400, "a number"],
+      [1400, "a whole number"],
+      [14.5, "a number"],
       [[], "a list"],
     ] as const) {
       assert.deepEqual(validatePersona(input), {
