@@ -75,7 +75,7 @@ describe("persona files", () => {
           `${dir}/a.yaml:4:8: web.mtu: must be at least 576 (the IPv4 minimum datagram size)`,
           `${dir}/a.yaml:6:5: web.__proto__: field '__proto__' is not allowed (it would replace the object's prototype): remove it`,
           `${dir}/b.yaml:1:4: db: must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not null: e.g. {mtu: 1400, congestionControl: "bbr"}`,
-          `${dir}/b.yaml:2:8: cache: must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not a number: e.g. {mtu: 1400, congestionControl: "bbr"}`,
+          `${dir}/b.yaml:2:8: cache: must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not a whole number: e.g. {mtu: 1400, congestionControl: "bbr"}`,
         ]);
         assert.equal(err.stack, err.message);
         assert.equal(RunError.isInstance(err), true);

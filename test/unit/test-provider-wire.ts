@@ -288,7 +288,7 @@ describe("provider results always fit the engine's Struct (no undefined reaches 
       for (const bad of [null, "fast", 5]) {
         const c = await providerFor(kind).check({}, { ...extra, persona: bad, ...VERSION });
         toWire(`${kind}.check inputs`, c.inputs);
-        const got = typeof bad === "string" ? "a string" : bad === null ? "null" : "a number";
+        const got = typeof bad === "string" ? "a string" : bad === null ? "null" : "a whole number";
         const reason = `must be an object with persona fields such as mtu, congestionControl, qos, dns or routes, not ${got}: e.g. {mtu: 1400, congestionControl: "bbr"}`;
         const f = (c.failures ?? []).find((x) => x.reason.endsWith(reason));
         assert.ok(f, JSON.stringify(c.failures));
