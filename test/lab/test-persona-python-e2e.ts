@@ -5,15 +5,15 @@
 // lab host: preview names the bad fields and leaves the host alone, up applies the persona (the kernel has it),
 // a second preview is clean, the state holds no plaintext secret and no serialized code, destroy leaves the
 // host as it was.
-import * as assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import { run } from "../../provider/util/exec";
 import { CliProject } from "../cli-project";
 import { REPO } from "../e2e";
-import { defaultRoute, hostState, type HostState } from "../host-state";
+import { hostState, type HostState } from "../host-state";
 import { createLab, destroyLab, type LabInventory } from "../lab-fixture";
+import { exampleHostConfig, personaExampleSteps } from "../persona-example";
 
 describe("examples/persona-python: a Python program through the provider plugin against a lab", function () {
   const LAB = "pyxp";
@@ -39,13 +39,7 @@ describe("examples/persona-python: a Python program through the provider plugin 
       name: "persona-python",
       from: join(REPO, "examples", "persona-python"),
       config: {
-        host: { value: h.address },
-        sshPort: { value: String(h.sshPort) },
-        sshUser: { value: h.user },
-        sshPrivateKeyPath: { value: h.privateKeyPath },
-        hostKey: { value: h.hostPublicKey },
-        agentDir: { value: `${inv.stateDir}/agents/${h.name}` },
-        resolvConfPath: { value: `/etc/netns/${h.netns}/resolv.conf` },
+        ...exampleHostConfig(inv, h),
         mtu: { value: "100000" },
         congestionControl: { value: "vegas" },
       },
@@ -66,53 +60,17 @@ describe("examples/persona-python: a Python program through the provider plugin 
     await destroyLab(LAB);
   });
 
-  it("preview names the bad fields and creates nothing", async () => {
-    const r = await project.preview({ check: false });
-    assert.notEqual(r.code, 0);
-    const out = r.stdout + r.stderr;
-    assert.match(
-      out,
-      /using pulumi-resource-netpersona from \$PATH at \S+node_modules\/\.bin\/pulumi-resource-netpersona/,
-    );
-    assert.match(
-      out,
+  personaExampleSteps({
+    project: () => project,
+    host: () => inv.hosts[0],
+    original: () => original,
+    badFields: [
       /netpersona:index:Persona resource 'web': property mtu value \{100000\} has a problem: must be at most 9000/,
-    );
-    assert.match(
-      out,
       /netpersona:index:Persona resource 'web': property congestionControl value \{vegas\} has a problem: must be one of: cubic, bbr, reno/,
-    );
-    assert.deepEqual(await hostState(inv.hosts[0]), original);
-  });
-
-  it("up bootstraps the agent and applies the persona: the kernel has it", async () => {
-    await project.pulumi(["config", "set", "mtu", "1400"]);
-    await project.pulumi(["config", "set", "congestionControl", "bbr"]);
-    const up = await project.up();
-    assert.match(up.stdout, /\+ 5 created/);
-    const outs = await project.outputs();
-    assert.ok(Array.isArray(outs.summary) && (outs.summary as string[]).some((l) => /MTU 1400/.test(l)));
-    assert.equal(typeof outs.hostname, "string");
-    const route = await defaultRoute(inv.hosts[0]);
-    assert.match(route, /mtu lock 1400/);
-    assert.match(route, /congctl bbr/);
-  });
-
-  it("a second preview is clean", async () => {
-    const r = await project.pulumi(["preview", "--expect-no-changes", "--diff"], { check: false });
-    assert.equal(r.code, 0, r.stdout);
-  });
-
-  it("the state holds no plaintext secret and no serialized code", async () => {
-    const state = JSON.stringify(await project.exportState());
-    assert.equal(state.includes("PRIVATE KEY"), false, "a private key in plaintext in the state");
-    assert.equal(state.includes("__provider"), false, "serialized provider code in the state");
-    assert.match(state, /"type":"netpersona:index:PersonaAttachment"/);
-  });
-
-  it("destroy removes everything and leaves the host as it was", async () => {
-    const d = await project.destroy();
-    assert.match(d.stdout, /- 5 deleted/);
-    assert.deepEqual(await hostState(inv.hosts[0]), original);
+    ],
+    fix: [
+      ["mtu", "1400"],
+      ["congestionControl", "bbr"],
+    ],
   });
 });

@@ -15,6 +15,7 @@ import { CliProject } from "../cli-project";
 import { REPO } from "../e2e";
 import { defaultRoute, hostState, type HostState } from "../host-state";
 import { createLab, destroyLab, type LabHost, type LabInventory } from "../lab-fixture";
+import { exampleHostConfig, personaExampleSteps } from "../persona-example";
 
 const PULUMI_BIN = join(process.env.HOME ?? "/root", ".cache/netpersona/pulumi-v3.259.0/bin");
 
@@ -61,65 +62,21 @@ describe("Pulumi YAML through the provider plugin against a lab", function () {
     before(async () => {
       const h = inv.hosts[0];
       original = await hostState(h);
-      project = await yamlProject("persona-yaml", {
-        host: { value: h.address },
-        sshPort: { value: String(h.sshPort) },
-        sshUser: { value: h.user },
-        sshPrivateKeyPath: { value: h.privateKeyPath },
-        hostKey: { value: h.hostPublicKey },
-        agentDir: { value: `${inv.stateDir}/agents/${h.name}` },
-        resolvConfPath: { value: `/etc/netns/${h.netns}/resolv.conf` },
-        mtu: { value: "70000" },
-      });
+      project = await yamlProject("persona-yaml", { ...exampleHostConfig(inv, h), mtu: { value: "70000" } });
     });
 
     after(async () => {
       await project?.dispose();
     });
 
-    it("preview names the bad field and creates nothing", async () => {
-      const r = await project.preview({ check: false });
-      assert.notEqual(r.code, 0);
-      const out = r.stdout + r.stderr;
-      assert.match(
-        out,
-        /using pulumi-resource-netpersona from \$PATH at \S+node_modules\/\.bin\/pulumi-resource-netpersona/,
-      );
-      assert.match(
-        out,
+    personaExampleSteps({
+      project: () => project,
+      host: () => inv.hosts[0],
+      original: () => original,
+      badFields: [
         /netpersona:index:Persona resource 'web': property mtu value \{70000\} has a problem: must be at most 9000 \(jumbo frames\)/,
-      );
-      assert.deepEqual(await hostState(inv.hosts[0]), original);
-    });
-
-    it("up bootstraps the agent and applies the persona: the kernel has it", async () => {
-      await project.pulumi(["config", "set", "mtu", "1400"]);
-      const up = await project.up();
-      assert.match(up.stdout, /\+ 5 created/);
-      const outs = await project.outputs();
-      assert.ok(Array.isArray(outs.summary) && (outs.summary as string[]).some((l) => /MTU 1400/.test(l)));
-      assert.equal(typeof outs.hostname, "string");
-      const route = await defaultRoute(inv.hosts[0]);
-      assert.match(route, /mtu lock 1400/); // mtuScope left out: the provider's default, route
-      assert.match(route, /congctl bbr/);
-    });
-
-    it("a second preview is clean", async () => {
-      const r = await project.pulumi(["preview", "--expect-no-changes", "--diff"], { check: false });
-      assert.equal(r.code, 0, r.stdout);
-    });
-
-    it("the state holds no plaintext secret and no serialized code", async () => {
-      const state = JSON.stringify(await project.exportState());
-      assert.equal(state.includes("PRIVATE KEY"), false, "a private key in plaintext in the state");
-      assert.equal(state.includes("__provider"), false, "serialized provider code in the state");
-      assert.match(state, /"type":"netpersona:index:PersonaAttachment"/);
-    });
-
-    it("destroy removes everything and leaves the host as it was", async () => {
-      const d = await project.destroy();
-      assert.match(d.stdout, /- 5 deleted/);
-      assert.deepEqual(await hostState(inv.hosts[0]), original);
+      ],
+      fix: [["mtu", "1400"]],
     });
   });
 
