@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { LabHost, LabInventory } from "../provider/lab/types";
-import { LABS_DIR } from "../provider/lab/plan";
+import { LABS_DIR, labAgentPaths } from "../provider/lab/plan";
 import { checkLabName } from "../provider/util/names";
 import type { AgentArgs } from "./agent";
 
@@ -22,8 +22,10 @@ export function labInventory(name: string): LabInventory {
 }
 
 /** Agent arguments for a lab host: its SSH connection with the pinned host key, and per-host directories
- *  (lab hosts share one file system, so each agent gets its own). */
+ *  (lab hosts share one file system, so each agent gets its own). The directory and the resolv.conf come from
+ *  `labAgentPaths`, which `netpersona lab status --json` lists per host for YAML and Python programs. */
 export function labAgentArgs(inv: LabInventory, host: LabHost): Omit<AgentArgs, "ca"> {
+  const { agentDir, resolvConfPath } = labAgentPaths(inv, host);
   return {
     connection: {
       host: host.address,
@@ -32,8 +34,8 @@ export function labAgentArgs(inv: LabInventory, host: LabHost): Omit<AgentArgs, 
       privateKey: readFileSync(host.privateKeyPath, "utf8"),
       hostKey: host.hostPublicKey,
     },
-    installDir: `${inv.stateDir}/agents/${host.name}/opt`,
-    stateDir: `${inv.stateDir}/agents/${host.name}/state`,
-    resolvConfPath: `/etc/netns/${host.netns}/resolv.conf`,
+    installDir: `${agentDir}/opt`,
+    stateDir: `${agentDir}/state`,
+    resolvConfPath,
   };
 }

@@ -5,6 +5,7 @@
 // host as it was.
 import * as assert from "node:assert/strict";
 
+import { labAgentPaths } from "../provider/lab";
 import type { CliProject } from "./cli-project";
 import { defaultRoute, hostState, type HostState } from "./host-state";
 import type { LabHost, LabInventory } from "./lab-fixture";
@@ -17,8 +18,9 @@ export function exampleHostConfig(inv: LabInventory, h: LabHost): Record<string,
     sshUser: { value: h.user },
     sshPrivateKeyPath: { value: h.privateKeyPath },
     hostKey: { value: h.hostPublicKey },
-    agentDir: { value: `${inv.stateDir}/agents/${h.name}` },
-    resolvConfPath: { value: `/etc/netns/${h.netns}/resolv.conf` },
+    // Where its agent lives, as `lab status --json` lists it and labAgentArgs uses it.
+    agentDir: { value: labAgentPaths(inv, h).agentDir },
+    resolvConfPath: { value: labAgentPaths(inv, h).resolvConfPath },
   };
 }
 

@@ -5,5 +5,21 @@ export { labImpair, detectNetem, NFT_TABLE } from "./impair";
 export { type ImpairOptions, parseRate, parseDelay } from "./impair-spec";
 export { labStatus, labList } from "./status";
 export { queryA } from "./dns";
-export { LABS_DIR, ANY_LAB_NETNS, labNetns, routerNetns, rootIfname } from "./plan";
-export type { LabHost, LabInventory, LabNetwork, LabRouter, LabStatus, LinkImpairment } from "./types";
+export {
+  LABS_DIR,
+  ANY_LAB_NETNS,
+  labAgentPaths,
+  labNetns,
+  routerNetns,
+  rootIfname,
+  type LabAgentPaths,
+} from "./plan";
+export type {
+  LabHost,
+  LabInventory,
+  LabNetwork,
+  LabRouter,
+  LabStatus,
+  LabStatusHost,
+  LinkImpairment,
+} from "./types";

@@ -40,6 +40,25 @@ export function rootIfname(lab: string): string {
   return `np-${lab}`;
 }
 
+/** Where a netpersona agent on a lab host lives, and the host's resolv.conf. Lab hosts share one file system, so
+ *  each agent gets its own directory: installDir `<agentDir>/opt`, stateDir `<agentDir>/state`. The one
+ *  definition: `labAgentArgs` (sdk/lab.ts) and `lab status --json` (per host, for YAML and Python programs)
+ *  both take them from here. */
+export interface LabAgentPaths {
+  agentDir: string;
+  resolvConfPath: string;
+}
+
+export function labAgentPaths(
+  inv: { stateDir: string },
+  host: { name: string; netns: string },
+): LabAgentPaths {
+  return {
+    agentDir: `${inv.stateDir}/agents/${host.name}`,
+    resolvConfPath: `/etc/netns/${host.netns}/resolv.conf`,
+  };
+}
+
 /** A namespace belongs to lab `lab` exactly when it matches this (host names are h<n>, the router is r). */
 export function labNetnsPattern(lab: string): RegExp {
   return new RegExp(`^np-${lab}-(r|h[0-9]+)$`);

@@ -1,4 +1,5 @@
 // `lab status`: the inventory of a lab, its impairments and whether each host's sshd still runs.
+import { labAgentPaths } from "./plan";
 import { listLabDirs, readImpairments, readInventory } from "./state";
 import { sshdRunning } from "./sshd";
 import type { LabInventory, LabStatus } from "./types";
@@ -17,7 +18,8 @@ export async function labStatus(name: string): Promise<LabStatus> {
   const inv = await requireInventory(name);
   const sshdDown: string[] = [];
   for (const h of inv.hosts) if (!(await sshdRunning(inv.stateDir, h.name))) sshdDown.push(h.name);
-  return { ...inv, impairments: await readImpairments(name), sshdDown };
+  const hosts = inv.hosts.map((h) => ({ ...h, ...labAgentPaths(inv, h) }));
+  return { ...inv, hosts, impairments: await readImpairments(name), sshdDown };
 }
 
 /** Names of labs that have an inventory (fully up). */

@@ -79,7 +79,17 @@ export interface LinkImpairment {
   delayMs?: number;
 }
 
+/** A host as `lab status` lists it: the inventory's fields, plus where its agent lives and its resolv.conf
+ *  (`labAgentPaths`), the values an Agent of a YAML or Python program takes. */
+export interface LabStatusHost extends LabHost {
+  /** The agent's directory on this host: installDir `<agentDir>/opt`, stateDir `<agentDir>/state`. */
+  agentDir: string;
+  /** The host's resolv.conf as the agent must edit it (`/etc/netns/<netns>/resolv.conf`). */
+  resolvConfPath: string;
+}
+
 export interface LabStatus extends LabInventory {
+  hosts: LabStatusHost[];
   impairments: LinkImpairment[];
   /** Hosts whose sshd is not running (empty when all is well). */
   sshdDown: string[];

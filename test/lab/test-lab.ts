@@ -5,8 +5,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { labStatus, labUp } from "../../provider/lab";
+import { labStatus, labUp, type LabStatus } from "../../provider/lab";
 import { run } from "../../provider/util/exec";
+import { labAgentArgs } from "../../sdk";
 import { createLab, destroyLab, host, sshRun, type LabInventory } from "../lab-fixture";
 
 const LAB = "npl-t1";
@@ -131,6 +132,27 @@ describe("lab: hosts with real sshd joined by a router", function () {
     assert.deepEqual(st.sshdDown, []);
     assert.deepEqual(st.impairments, []);
     assert.equal(st.hosts[1].privateKeyPath, `${inv.stateDir}/id_ed25519`);
+  });
+
+  it("lists per host in `lab status --json` the agentDir and resolvConfPath that labAgentArgs uses", async function () {
+    const out = await run([process.execPath, CLI, "lab", "status", "--name", LAB, "--json"]);
+    const st = JSON.parse(out.stdout) as LabStatus;
+    for (const [i, h] of inv.hosts.entries()) {
+      const listed = st.hosts[i];
+      assert.equal(listed.name, h.name);
+      assert.equal(listed.agentDir, `${inv.stateDir}/agents/${h.name}`);
+      assert.equal(listed.resolvConfPath, `/etc/netns/${h.netns}/resolv.conf`);
+      // The host's DNS servers are in that file: it is the one `ip netns exec` binds over /etc/resolv.conf.
+      const resolv = await readFile(listed.resolvConfPath, "utf8");
+      assert.match(resolv, new RegExp(`^nameserver ${h.dns[0].replace(/\./g, "\\.")}$`, "m"));
+      // What a TypeScript program gets from labAgentArgs, from the same definition.
+      const args = labAgentArgs(inv, h);
+      assert.equal(args.installDir, `${listed.agentDir}/opt`);
+      assert.equal(args.stateDir, `${listed.agentDir}/state`);
+      assert.equal(args.resolvConfPath, listed.resolvConfPath);
+    }
+    // The inventory file itself is unchanged: the paths are derived, not stored.
+    assert.equal("agentDir" in inv.hosts[0], false);
   });
 
   it("refuses a second lab of the same name without touching the first", async function () {
