@@ -1,10 +1,10 @@
-// The plugin's tarball (scripts/plugin-tarball.sh) installed as the README says, with
-// `pulumi plugin install resource netpersona <version> --file <tarball>` into a fresh PULUMI_HOME, then a
-// Pulumi YAML program run with no plugin on PATH: the engine starts the installed plugin from its cache; and a
-// Python program on the generated SDK (sdk/python, which asks for the plugin of the package's version), in the
-// virtualenv of scripts/python-deps.sh, on the same installed plugin.
+// The plugin's tarball (scripts/plugin-tarball.sh, which builds the package first and refuses an unbuilt one)
+// installed as the README says, with `pulumi plugin install resource netpersona <version> --file <tarball>`
+// into a fresh PULUMI_HOME, then a Pulumi YAML program run with no plugin on PATH: the engine starts the
+// installed plugin from its cache; and a Python program on the generated SDK (sdk/python, which asks for the
+// plugin of the package's version), in the virtualenv of scripts/python-deps.sh, on the same installed plugin.
 import * as assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -68,6 +68,28 @@ describe("the plugin tarball: pulumi plugin install --file, then a YAML and a Py
     if (dir && existsSync(path.join(dir, "py", "Pulumi.yaml")))
       await pulumi(["destroy", "--yes"], false, "py");
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses to pack an unbuilt package, naming the fix (a fresh clone has no dist/)", async () => {
+    // The script as it would be in a clone without dist/: the build skipped, it must stop before packing.
+    const clone = path.join(dir, "unbuilt");
+    mkdirSync(path.join(clone, "scripts"), { recursive: true });
+    copyFileSync(path.join(REPO, "package.json"), path.join(clone, "package.json"));
+    copyFileSync(
+      path.join(REPO, "scripts", "plugin-tarball.sh"),
+      path.join(clone, "scripts", "plugin-tarball.sh"),
+    );
+    const r = await run(["bash", path.join(clone, "scripts", "plugin-tarball.sh"), path.join(clone, "out")], {
+      check: false,
+      env: { ...process.env, NETPERSONA_SKIP_BUILD: "1" },
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /^plugin-tarball: dist\/provider\/plugin\/server\.js is missing: the package is not built\. Run 'make build'/m,
+    );
+    assert.equal(existsSync(path.join(clone, "out")), false);
   });
 
   it("installs the tarball as resource plugin netpersona at the package version", async () => {
