@@ -1,17 +1,27 @@
 // The fleet's peers (issue 14, item 2): the same agent bootstrap over N lab hosts by Ansible (ansible-core
 // pinned from PyPI, in a venv in the benchmark's cache, never in the product: bench/ansible/bootstrap.yml
 // with forks = N, pipelining, ControlPersist) and by `xargs -P N` running one ssh + scp script per host (the
-// naive parallel floor). Both copy the same files as the sequential script (fleet-baseline.ts) and end when
-// every agent answers over mTLS.
+// naive parallel floor). Both copy the same files as the sequential script (fleet-baseline.ts: the agent and
+// supervisor bundles, the certificates), start the agent with the Agent resource's own start command
+// (install.ts supervisorStartArgv: the supervisor, agent-launch.ts's node flags and malloc settings) and end
+// when every agent answers over mTLS.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+import { supervisorStartArgv, type InstallSpec } from "../provider/bootstrap/install";
 import type { LabHost, LabInventory } from "../provider/lab";
 import { issueAgentCert } from "../provider/pki";
 import { run } from "../provider/util/exec";
-import { AGENT_BUNDLE, AGENT_PORT, benchPki } from "./agents";
-import { sshBase, START_SCRIPT, waitAnswer } from "./fleet-baseline";
+import { AGENT_BUNDLE, benchPki } from "./agents";
+import {
+  baselineSpec,
+  baselineStartLine,
+  CERT_FILES,
+  sshBase,
+  SUPERVISOR_BUNDLE,
+  waitAnswer,
+} from "./fleet-baseline";
 import { elapsedMs } from "./stats";
 
 export const ANSIBLE_CORE = "2.19.14";
@@ -40,7 +50,8 @@ export async function ansiblePlaybook(log: (line: string) => void): Promise<stri
 
 interface Prepared {
   h: LabHost;
-  dir: string;
+  /** The Agent resource's install of this host (installDir = the tool's directory). */
+  spec: InstallSpec;
   certs: string;
 }
 
@@ -55,33 +66,21 @@ async function prepare(
       const cert = await issueAgentCert(pki.ca, { commonName: h.name, ips: [h.address] });
       const certs = path.join(inv.stateDir, `${tool}-certs`, h.name);
       mkdirSync(certs, { recursive: true });
-      const files = { "ca.pem": pki.ca.certPem, "cert.pem": cert.certPem, "key.pem": cert.keyPem };
-      for (const [n, pem] of Object.entries(files)) writeFileSync(path.join(certs, n), pem, { mode: 0o600 });
-      return { h, dir: `${inv.stateDir}/${tool}/${h.name}`, certs };
+      const files = [
+        [CERT_FILES.ca, pki.ca.certPem],
+        [CERT_FILES.cert, cert.certPem],
+        [CERT_FILES.key, cert.keyPem],
+      ];
+      for (const [n, pem] of files) writeFileSync(path.join(certs, n), pem, { mode: 0o600 });
+      return { h, spec: baselineSpec(h, `${inv.stateDir}/${tool}/${h.name}`), certs };
     }),
   );
 }
 
-const agentArgv = (p: Prepared) => [
-  process.execPath,
-  `${p.dir}/netpersona-agent.js`,
-  "--listen",
-  `${p.h.address}:${AGENT_PORT}`,
-  "--state-dir",
-  `${p.dir}/state`,
-  "--ca",
-  `${p.dir}/ca.pem`,
-  "--cert",
-  `${p.dir}/cert.pem`,
-  "--key",
-  `${p.dir}/key.pem`,
-  `--netns-resolv-conf=/etc/netns/${p.h.netns}/resolv.conf`,
-];
-
 const q = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
 
-/** xargs -P N over one sh script per host (ssh node --version, ssh mkdir, scp, ssh start); ms until every
- *  agent answers. */
+/** xargs -P N over one sh script per host (ssh node --version, ssh mkdir, scp, ssh start: the Agent
+ *  resource's start command); ms until every agent answers. */
 export async function xargsBootstrap(inv: LabInventory): Promise<number> {
   const t0 = process.hrtime.bigint();
   const pki = await benchPki();
@@ -92,15 +91,16 @@ export async function xargsBootstrap(inv: LabInventory): Promise<number> {
     const scp = sshBase(inv, p.h, "scp").map(q).join(" ");
     const files = [
       AGENT_BUNDLE,
-      START_SCRIPT,
-      ...["ca.pem", "cert.pem", "key.pem"].map((n) => path.join(p.certs, n)),
+      SUPERVISOR_BUNDLE,
+      ...Object.values(CERT_FILES).map((n) => path.join(p.certs, n)),
     ];
     const lines = [
       "set -eu",
       `${ssh} ${target} -- ${q(process.execPath)} --version >/dev/null`,
-      `${ssh} ${target} -- mkdir -p ${q(`${p.dir}/state`)}`,
-      `${scp} -q ${files.map(q).join(" ")} ${q(`${target}:${p.dir}/`)}`,
-      `${ssh} ${target} -- sh ${q(`${p.dir}/baseline-start.sh`)} ${q(`${p.dir}/agent.log`)} ${agentArgv(p).map(q).join(" ")}`,
+      `${ssh} ${target} -- mkdir -p ${q(p.spec.stateDir)}`,
+      `${scp} -q ${files.map(q).join(" ")} ${q(`${target}:${p.spec.installDir}/`)}`,
+      // One argument: the remote shell parses this line, as it parses the Agent resource's commands.
+      `${ssh} ${target} -- ${q(baselineStartLine(p.spec))} >/dev/null`,
     ];
     const f = path.join(p.certs, "bootstrap.sh");
     writeFileSync(f, `${lines.join("\n")}\n`, { mode: 0o700 });
@@ -110,7 +110,7 @@ export async function xargsBootstrap(inv: LabInventory): Promise<number> {
     input: `${scripts.join("\n")}\n`,
     timeoutMs: 600_000,
   });
-  await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));
+  await Promise.all(hosts.map((p) => waitAnswer(p.spec.listen, pki)));
   return elapsedMs(t0);
 }
 
@@ -121,21 +121,36 @@ export async function ansibleBootstrap(inv: LabInventory, ansibleBin: string): P
   const hosts = await prepare(inv, "ansible", pki);
   const work = path.join(inv.stateDir, "ansible");
   mkdirSync(work, { recursive: true });
-  const inventory = [
-    "[agents]",
-    ...hosts.map(
-      (p) =>
-        `${p.h.name} ansible_host=${p.h.address} ansible_port=${p.h.sshPort} ansible_user=${p.h.user} ansible_ssh_private_key_file=${p.h.privateKeyPath} dir=${p.dir} certs=${p.certs} listen=${p.h.address} netns=${p.h.netns}`,
-    ),
-    "",
-    "[agents:vars]",
-    `node=${process.execPath}`,
-    "ansible_python_interpreter=/usr/bin/python3",
-    `bundle=${AGENT_BUNDLE}`,
-    `start_script=${START_SCRIPT}`,
-    "",
-  ];
-  writeFileSync(path.join(work, "hosts.ini"), inventory.join("\n"));
+  // A YAML inventory (JSON is YAML): each host carries the Agent resource's start command as an argv list,
+  // which the playbook's command task runs without a shell.
+  const inventory = {
+    agents: {
+      hosts: Object.fromEntries(
+        hosts.map((p) => [
+          p.h.name,
+          {
+            ansible_host: p.h.address,
+            ansible_port: p.h.sshPort,
+            ansible_user: p.h.user,
+            ansible_ssh_private_key_file: p.h.privateKeyPath,
+            dir: p.spec.installDir,
+            state_dir: p.spec.stateDir,
+            certs: p.certs,
+            listen: p.h.address,
+            port: Number(p.spec.listen.split(":")[1]),
+            start_argv: supervisorStartArgv(p.spec),
+          },
+        ]),
+      ),
+      vars: {
+        node: process.execPath,
+        ansible_python_interpreter: "/usr/bin/python3",
+        bundles: [AGENT_BUNDLE, SUPERVISOR_BUNDLE],
+        cert_files: Object.values(CERT_FILES),
+      },
+    },
+  };
+  writeFileSync(path.join(work, "hosts.yml"), `${JSON.stringify(inventory, null, 2)}\n`);
   const cfg = [
     "[defaults]",
     `forks = ${hosts.length}`,
@@ -150,7 +165,7 @@ export async function ansibleBootstrap(inv: LabInventory, ansibleBin: string): P
     "",
   ];
   writeFileSync(path.join(work, "ansible.cfg"), cfg.join("\n"));
-  await run([ansibleBin, "-i", path.join(work, "hosts.ini"), PLAYBOOK], {
+  await run([ansibleBin, "-i", path.join(work, "hosts.yml"), PLAYBOOK], {
     env: {
       ...process.env,
       ANSIBLE_CONFIG: path.join(work, "ansible.cfg"),
@@ -159,6 +174,6 @@ export async function ansibleBootstrap(inv: LabInventory, ansibleBin: string): P
     },
     timeoutMs: 900_000,
   });
-  await Promise.all(hosts.map((p) => waitAnswer(`${p.h.address}:${AGENT_PORT}`, pki)));
+  await Promise.all(hosts.map((p) => waitAnswer(p.spec.listen, pki)));
   return elapsedMs(t0);
 }

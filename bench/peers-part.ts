@@ -1,7 +1,7 @@
 // Part 7, fleet peers: the Agent bootstrap by `pulumi up` beside the tools a user would pick instead, on the
 // same lab sizes in the same run: Ansible (forks = N), `xargs -P N` over ssh + scp (the naive parallel
 // floor) and the sequential ssh script. Ratios per repeat: pulumi / xargs (goal ≤ 1.5) and pulumi / Ansible
-// (goal ≤ 0.5).
+// (goal ≤ 0.5). Every tool copies the same files and starts the agent with the Agent resource's own command.
 import { withLab } from "./lab";
 import { ansibleBootstrap, ansiblePlaybook, ANSIBLE_CORE, xargsBootstrap } from "./fleet-peers";
 import { baselineRun, pulumiRun } from "./fleet";
@@ -11,7 +11,7 @@ import { figure, type Figure, type PartResult } from "./stats";
 type Tool = "pulumi" | "ansible" | "xargs" | "script";
 
 export async function benchPeers(o: PartOptions): Promise<PartResult> {
-  const sizes = o.smoke ? [2] : [10, 30];
+  const sizes = o.smoke ? [2] : [10, 30, 50];
   const bin = await ansiblePlaybook(o.log);
   const runs: { tool: Tool; n: number; repeat: number; wallS: number }[] = [];
   const failures: string[] = [];
@@ -94,6 +94,7 @@ export async function benchPeers(o: PartOptions): Promise<PartResult> {
     notes: [
       "Every tool bootstraps the agent on N fresh lab hosts and the time ends when every agent answers GetInfo over mTLS. pulumi up = the real engine (agents only, a StackCa + N Agents: the 3-round-trip SSH bootstrap); its figure includes the engine's own start (about 7 s for an empty program on this machine).",
       `Ansible = ansible-core ${ANSIBLE_CORE} from PyPI in a venv in the benchmark's cache (never a dependency of the package), bench/ansible/bootstrap.yml (command node --version, file, copy ×2 loops, command start, wait_for port), forks = N, pipelining, ControlPersist, pinned host keys. xargs = one sh script per host (ssh node --version, ssh mkdir, one scp of the 5 files, ssh start) run by xargs -P N. The sequential script is the fleet part's baseline.`,
+      "Same files, same start: every peer copies what the Agent resource uploads (the agent and supervisor bundles, ca.pem, agent.pem, agent-key.pem) and starts the agent with the Agent resource's own command (install.ts supervisorStartArgv: the supervisor, then node with agent-launch.ts's node flags and malloc settings), so no tool's agent starts lighter or heavier than the product's.",
       "Ratios are per repeat (the same repeat's runs, back to back). On the project's shared 2-core VM other jobs move every figure: read the ratios, not the absolute times.",
       failures.length ? `Failed runs (left out): ${failures.join("; ")}.` : "No run failed.",
     ],

@@ -196,23 +196,28 @@ export async function startService(ssh: SshSession, spec: InstallSpec): Promise<
     ]);
     return;
   }
+  await ssh.run(supervisorStartArgv(spec));
+}
+
+/** The supervisor's start command (hosts without systemd), one remote command: stops a previous supervisor of
+ *  this install, then `env K=V node netpersona-supervisor.js ... -- node <agentArgs>` (the supervisor and the
+ *  agent it starts and restarts get the malloc settings, the agent its node flags). The benchmarks' peers
+ *  (Ansible, xargs, the sequential script) start their agents with this same command. */
+export function supervisorStartArgv(spec: InstallSpec): string[] {
   const d = spec.installDir;
-  // `env K=V node ...`: the supervisor and the agent it starts (and restarts) get the malloc settings.
-  await ssh.run(
-    restartArgv(`${d}/supervisor.pid`, [
-      "env",
-      ...agentEnvAssignments(),
-      spec.nodePath,
-      `${d}/netpersona-supervisor.js`,
-      "--pid-file",
-      `${d}/supervisor.pid`,
-      "--log-file",
-      `${d}/agent.log`,
-      "--",
-      spec.nodePath,
-      ...agentArgs(spec),
-    ]),
-  );
+  return restartArgv(`${d}/supervisor.pid`, [
+    "env",
+    ...agentEnvAssignments(),
+    spec.nodePath,
+    `${d}/netpersona-supervisor.js`,
+    "--pid-file",
+    `${d}/supervisor.pid`,
+    "--log-file",
+    `${d}/agent.log`,
+    "--",
+    spec.nodePath,
+    ...agentArgs(spec),
+  ]);
 }
 
 /** Stops the agent; the host's network state is left as it is. Idempotent. */

@@ -45,7 +45,7 @@ describe("security: the hardened service", function () {
       const service = unitFile(spec).split("[Service]\n")[1].split("\n\n")[0].split("\n");
       assert.deepEqual(service, [
         "ExecStart=/usr/bin/node --max-semi-space-size=1 --lite-mode /opt/netpersona/netpersona-agent.js --listen 10.0.1.10:7443 --state-dir /var/lib/netpersona --ca /opt/netpersona/ca.pem --cert /opt/netpersona/agent.pem --key /opt/netpersona/agent-key.pem",
-        "Environment=MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072",
+        "Environment=MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=32768",
         "Restart=always",
         "KillMode=process",
         "RestartSec=1",
