@@ -14,8 +14,8 @@ export const AGENT_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "
  *  without one glibc raises it after each large free, so V8's large compile and parse buffers land in the heap and
  *  their memory is kept after use. At 32 KiB (not the default 128) the buffers each session allocates and frees
  *  are mapped and unmapped instead of fragmenting the heap: in accelerated soaks side by side (46 sessions in 8
- *  minutes) the destination's malloc heap grew 0.2 MB instead of 3.0 MB (only 4.8 MB of it was ever in use) at the
- *  same CPU (docs/bench.md, "Agent memory"). */
+ *  minutes) the destination's malloc heap grew 0.2 MB instead of 3.0 MB at the same CPU; without it, after ~75
+ *  sessions, 4.8 MB of an 18 MB heap was in use and malloc_trim gave 7.9 MB back (docs/bench.md, "7. Soak"). */
 export const AGENT_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",
   MALLOC_TRIM_THRESHOLD_: "131072",
