@@ -2,7 +2,7 @@
 // new, and the nft script that steers only the target-path probes (the kernel side is test/lab/test-session-target.ts).
 import * as assert from "node:assert/strict";
 
-import { renderPathNft } from "../../provider/agent/host/path-steer";
+import { pathSlot, renderPathNft } from "../../provider/agent/host/path-steer";
 import { newDnsServers, targetGateway } from "../../provider/agent/session/target-probes";
 import { personaSchema, type PersonaInput } from "../../provider/persona/schema";
 
@@ -48,12 +48,12 @@ describe("session target probes: what the target changes", () => {
 describe("session target probes: the steering nft table", () => {
   it("marks only UDP from the probes' ports to the peer's echo port, in the agent's own table", () => {
     assert.equal(
-      renderPathNft({ peer: "10.0.1.10", peerPort: 7047, sourcePorts: [40001, 40002], via: "10.0.2.3" }),
+      renderPathNft(0, { peer: "10.0.1.10", peerPort: 7047, sourcePorts: [40001, 40002], via: "10.0.2.3" }),
       [
-        "table inet netpersona_path {",
+        "table inet netpersona_path0 {",
         "}",
-        "delete table inet netpersona_path",
-        "table inet netpersona_path {",
+        "delete table inet netpersona_path0",
+        "table inet netpersona_path0 {",
         "  chain output {",
         "    type route hook output priority mangle; policy accept;",
         "    ip daddr 10.0.1.10 udp dport 7047 udp sport { 40001, 40002 } meta mark set 0x4e500000",
@@ -63,26 +63,49 @@ describe("session target probes: the steering nft table", () => {
       ].join("\n"),
     );
     assert.match(
-      renderPathNft({ peer: "fd00:1::10", peerPort: 7047, sourcePorts: [40001], via: "fd00:2::3" }),
+      renderPathNft(0, { peer: "fd00:1::10", peerPort: 7047, sourcePorts: [40001], via: "fd00:2::3" }),
       /ip6 daddr fd00:1::10 udp dport 7047/,
     );
-    assert.equal(renderPathNft(null), "table inet netpersona_path {\n}\ndelete table inet netpersona_path\n");
+    assert.equal(
+      renderPathNft(0, null),
+      "table inet netpersona_path0 {\n}\ndelete table inet netpersona_path0\n",
+    );
+  });
+
+  it("gives each session running at once its own slot: table, mark (high bits only), rule and routing table", () => {
+    assert.deepEqual(pathSlot(0), {
+      nftTable: "netpersona_path0",
+      mark: 0x4e500000,
+      table: 4950,
+      priority: 4950,
+    });
+    assert.deepEqual(pathSlot(3), {
+      nftTable: "netpersona_path3",
+      mark: 0x4e530000,
+      table: 4953,
+      priority: 4953,
+    });
+    assert.match(
+      renderPathNft(3, { peer: "10.0.1.10", peerPort: 7047, sourcePorts: [40001], via: "10.0.2.3" }),
+      /table inet netpersona_path3 \{[\s\S]*meta mark set 0x4e530000/,
+    );
+    assert.throws(() => pathSlot(8), { message: "path steer: slot 8 is not 0-7" });
   });
 
   it("refuses what would not be a clean rule, naming it", () => {
     const ok = { peer: "10.0.1.10", peerPort: 7047, sourcePorts: [40001], via: "10.0.2.3" };
-    assert.throws(() => renderPathNft({ ...ok, peer: "h1; drop" }), {
+    assert.throws(() => renderPathNft(0, { ...ok, peer: "h1; drop" }), {
       message: "path steer: peer 'h1; drop' is not an IP address",
     });
-    assert.throws(() => renderPathNft({ ...ok, via: "fd00::3" }), {
+    assert.throws(() => renderPathNft(0, { ...ok, via: "fd00::3" }), {
       message: "path steer: gateway 'fd00::3' is not an IPv4 address like the peer '10.0.1.10'",
     });
-    assert.throws(() => renderPathNft({ ...ok, sourcePorts: [0] }), {
+    assert.throws(() => renderPathNft(0, { ...ok, sourcePorts: [0] }), {
       message: "path steer: source port 0: 0 is not a port (1-65535)",
     });
-    assert.throws(() => renderPathNft({ ...ok, sourcePorts: [] }), {
+    assert.throws(() => renderPathNft(0, { ...ok, sourcePorts: [] }), {
       message: "path steer: 1-64 source ports, got 0",
     });
-    assert.throws(() => renderPathNft({ ...ok, dev: "eth0 }" }), /path steer: device/);
+    assert.throws(() => renderPathNft(0, { ...ok, dev: "eth0 }" }), /path steer: device/);
   });
 });

@@ -3,16 +3,28 @@
 // source ports to the peer's echo port, and a policy rule sends marked packets to a routing table that holds
 // one route, to the peer via that gateway. Other traffic never matches (the peer, its echo port and the
 // probes' own ports all have to); the main table is never touched, so a host snapshot does not see it.
+// Sessions running at once each steer through their own slot (table, mark bit, rule, routing table).
 import { isIP } from "node:net";
 
 import { run } from "../../util/exec";
 import { checkIfname } from "../../util/names";
 
-export const PATH_NFT_TABLE = "netpersona_path";
+/** Slots, one per session running at once (LIMITS.runningSessions is 4). */
+export const PATH_SLOTS = 8;
 /** The mark leaves the low 16 bits alone (kube-proxy's 0x4000/0x8000, Cilium's 0x0f00 live there). */
-export const PATH_MARK = 0x4e500000;
-export const PATH_ROUTE_TABLE = 4950;
-export const PATH_RULE_PRIORITY = 4950;
+const PATH_MARK = 0x4e500000;
+
+/** The names and numbers of one slot. */
+export function pathSlot(slot: number): { nftTable: string; mark: number; table: number; priority: number } {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= PATH_SLOTS)
+    throw new Error(`path steer: slot ${slot} is not 0-${PATH_SLOTS - 1}`);
+  return {
+    nftTable: `netpersona_path${slot}`,
+    mark: PATH_MARK + (slot << 16),
+    table: 4950 + slot,
+    priority: 4950 + slot,
+  };
+}
 
 export interface PathSteer {
   /** The session's peer (the echo responder probed). */
@@ -46,16 +58,17 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** The nft script that replaces the table atomically, or deletes it when `s` is null. Built from checked
  *  addresses and numbers only. */
-export function renderPathNft(s: PathSteer | null): string {
-  const lines = [`table inet ${PATH_NFT_TABLE} {`, `}`, `delete table inet ${PATH_NFT_TABLE}`];
+export function renderPathNft(slot: number, s: PathSteer | null): string {
+  const { nftTable, mark } = pathSlot(slot);
+  const lines = [`table inet ${nftTable} {`, `}`, `delete table inet ${nftTable}`];
   if (!s) return `${lines.join("\n")}\n`;
   check(s);
   const fam = isIP(s.peer) === 6 ? "ip6" : "ip";
   lines.push(
-    `table inet ${PATH_NFT_TABLE} {`,
+    `table inet ${nftTable} {`,
     `  chain output {`,
     `    type route hook output priority mangle; policy accept;`,
-    `    ${fam} daddr ${s.peer} udp dport ${s.peerPort} udp sport { ${s.sourcePorts.join(", ")} } meta mark set ${hex(PATH_MARK)}`,
+    `    ${fam} daddr ${s.peer} udp dport ${s.peerPort} udp sport { ${s.sourcePorts.join(", ")} } meta mark set ${hex(mark)}`,
     `  }`,
     `}`,
   );
@@ -64,51 +77,37 @@ export function renderPathNft(s: PathSteer | null): string {
 
 const ipFam = (peer: string) => (isIP(peer) === 6 ? "-6" : "-4");
 
-/** Deletes every rule of ours in one family (a crashed agent may have left one behind). */
-async function dropRules(fam: "-4" | "-6", netns?: string): Promise<void> {
+/** Deletes every rule of the slot in one family (a crashed agent may have left one behind). */
+async function dropRules(fam: "-4" | "-6", priority: number, netns?: string): Promise<void> {
   for (let i = 0; i < 8; i++) {
-    const r = await run(["ip", fam, "rule", "del", "priority", String(PATH_RULE_PRIORITY)], {
-      netns,
-      check: false,
-    });
+    const r = await run(["ip", fam, "rule", "del", "priority", String(priority)], { netns, check: false });
     if (r.code !== 0) return;
   }
 }
 
-/** Marks the probes and routes them via the gateway. Replaces whatever an earlier session left. */
-export async function steerPath(s: PathSteer, netns?: string): Promise<void> {
+/** Marks the probes and routes them via the gateway. Replaces whatever an earlier session left in the slot. */
+export async function steerPath(slot: number, s: PathSteer, netns?: string): Promise<void> {
   check(s);
+  const { mark, table, priority } = pathSlot(slot);
   const fam = ipFam(s.peer);
-  await run(["nft", "-f", "-"], { netns, input: renderPathNft(s) });
-  await dropRules(fam, netns);
-  await run(["ip", fam, "route", "flush", "table", String(PATH_ROUTE_TABLE)], { netns, check: false });
+  await run(["nft", "-f", "-"], { netns, input: renderPathNft(slot, s) });
+  await dropRules(fam, priority, netns);
+  await run(["ip", fam, "route", "flush", "table", String(table)], { netns, check: false });
   const host = `${s.peer}/${fam === "-6" ? 128 : 32}`;
   const dev = s.dev !== undefined ? ["dev", s.dev] : [];
-  await run(["ip", fam, "route", "replace", host, "via", s.via, ...dev, "table", String(PATH_ROUTE_TABLE)], {
-    netns,
-  });
+  await run(["ip", fam, "route", "replace", host, "via", s.via, ...dev, "table", String(table)], { netns });
   await run(
-    [
-      "ip",
-      fam,
-      "rule",
-      "add",
-      "fwmark",
-      `${hex(PATH_MARK)}/${hex(PATH_MARK)}`,
-      "lookup",
-      String(PATH_ROUTE_TABLE),
-      "priority",
-      String(PATH_RULE_PRIORITY),
-    ],
+    ["ip", fam, "rule", "add", "fwmark", hex(mark), "lookup", String(table), "priority", String(priority)],
     { netns },
   );
 }
 
-/** Removes the table, the rules and the routes of both families; nothing of ours there is fine. */
-export async function unsteerPath(netns?: string): Promise<void> {
-  await run(["nft", "-f", "-"], { netns, input: renderPathNft(null), check: false });
+/** Removes the slot's table, rules and routes of both families; nothing of ours there is fine. */
+export async function unsteerPath(slot: number, netns?: string): Promise<void> {
+  const { table, priority } = pathSlot(slot);
+  await run(["nft", "-f", "-"], { netns, input: renderPathNft(slot, null), check: false });
   for (const fam of ["-4", "-6"] as const) {
-    await dropRules(fam, netns);
-    await run(["ip", fam, "route", "flush", "table", String(PATH_ROUTE_TABLE)], { netns, check: false });
+    await dropRules(fam, priority, netns);
+    await run(["ip", fam, "route", "flush", "table", String(table)], { netns, check: false });
   }
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import type { MetricsWindow } from "../../engine";
 import type { Persona } from "../../persona/schema";
-import { steerPath, unsteerPath } from "../host/path-steer";
+import { PATH_SLOTS, steerPath, unsteerPath } from "../host/path-steer";
 import { runHere } from "../metrics/netns";
 import { EchoProber } from "../metrics/prober";
 import { dns } from "../safe-apply/probes";
@@ -71,8 +71,21 @@ class DnsWindow {
   }
 }
 
+/** Steering slots in use by this agent's running sessions (each session its own table, mark and rule). */
+const slotsInUse = new Set<number>();
+
+function takeSlot(): number | undefined {
+  for (let i = 0; i < PATH_SLOTS; i++)
+    if (!slotsInUse.has(i)) {
+      slotsInUse.add(i);
+      return i;
+    }
+  return undefined;
+}
+
 export class TargetProbes {
   private prober: EchoProber | undefined;
+  private slot: number | undefined;
   private readonly dnsWindows = new Map<string, DnsWindow>();
   private readonly stop$ = new AbortController();
   private dnsLoops: Promise<void>[] = [];
@@ -92,19 +105,27 @@ export class TargetProbes {
         window: Math.max(10, Math.ceil(this.o.windowMs / this.o.spacingMs)),
         sourcePorts: TARGET_PROBE_PORTS,
       });
-      await prober.open();
-      try {
-        await steerPath(
-          { peer: this.o.peer, peerPort: this.o.port, sourcePorts: prober.localPorts(), ...gw },
-          this.o.netns,
-        );
-        prober.start();
-        this.prober = prober;
-        this.o.log(`target path: probing ${this.o.peer} through the target's gateway ${gw.via}`);
-      } catch (err) {
-        await prober.close();
-        await unsteerPath(this.o.netns).catch(() => undefined);
-        this.o.log(`target path: not probed (${(err as Error).message.split("\n")[0]})`);
+      const slot = takeSlot();
+      if (slot === undefined) {
+        this.o.log(`target path: not probed (all ${PATH_SLOTS} steering slots are in use)`);
+      } else {
+        await prober.open();
+        try {
+          await steerPath(
+            slot,
+            { peer: this.o.peer, peerPort: this.o.port, sourcePorts: prober.localPorts(), ...gw },
+            this.o.netns,
+          );
+          prober.start();
+          this.prober = prober;
+          this.slot = slot;
+          this.o.log(`target path: probing ${this.o.peer} through the target's gateway ${gw.via}`);
+        } catch (err) {
+          await prober.close();
+          await unsteerPath(slot, this.o.netns).catch(() => undefined);
+          slotsInUse.delete(slot);
+          this.o.log(`target path: not probed (${(err as Error).message.split("\n")[0]})`);
+        }
       }
     }
     if (this.o.dnsName === "") return;
@@ -164,9 +185,14 @@ export class TargetProbes {
   async stop(): Promise<void> {
     this.stop$.abort();
     await Promise.all(this.dnsLoops);
-    if (this.prober) {
-      await this.prober.close();
-      await unsteerPath(this.o.netns).catch((e: Error) => this.o.log(`target path: cleanup: ${e.message}`));
+    if (this.prober) await this.prober.close();
+    if (this.slot !== undefined) {
+      const slot = this.slot;
+      await unsteerPath(slot, this.o.netns).catch((e: Error) =>
+        this.o.log(`target path: cleanup: ${e.message}`),
+      );
+      slotsInUse.delete(slot);
+      this.slot = undefined;
     }
   }
 }
