@@ -55,22 +55,16 @@ type Run = {
   ctx: SessionContext;
   snapshot: HostSnapshot;
   log: (line: string) => void;
+  /** Set once the target probes exist: their steering goes before the final event, like the host's restore. */
+  target?: TargetProbes;
 };
 
-const summary = (m: MetricsWindow): MetricsSummary => ({
-  rttP50Ms: m.rttP50Ms,
-  rttP90Ms: m.rttP90Ms,
-  lossRatio: m.lossRatio,
-  jitterMs: m.jitterMs,
-  throughputBps: m.throughputBps,
-  pathMtu: m.pathMtu,
-  ...(m.targetRttP90Ms !== undefined && { targetRttP90Ms: m.targetRttP90Ms }),
-  ...(m.targetLossRatio !== undefined && { targetLossRatio: m.targetLossRatio }),
-  ...(m.dnsLossRatio !== undefined && { dnsLossRatio: m.dnsLossRatio }),
-});
+/** What a decision's event records of its metrics: all of them but the p99 RTT (absent ones stay absent). */
+const summary = ({ rttP99Ms: _p99, ...recorded }: MetricsWindow): MetricsSummary => recorded;
 
 /** Restores the session-start snapshot and records the final event. */
 async function restoreAndEnd(r: Run, kind: string, state: SessionStateName, reason: string): Promise<void> {
+  await r.target?.stop();
   await r.o.host.restore(r.snapshot);
   const live = await r.o.host.readCurrent().catch(() => undefined);
   r.log(`session ${r.ctx.session.id}: ${kind}: ${reason}`);
@@ -160,6 +154,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     ...(o.host.netns !== undefined && { netns: o.host.netns }),
     log: (line) => log(`session ${s.id}: ${line}`),
   });
+  r.target = targetProbes;
   const feedback = new FeedbackView(ctx, policy.probeIntervalMs);
   try {
     // The feedback stream first: the source agent answers our echo probes only while it probes us (its
@@ -200,6 +195,8 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
           },
         }),
       });
+      // A final decision: the target probes' steering is removed before the final event is recorded.
+      if (TERMINAL.has(d.state.phase)) await targetProbes.stop();
       const rolledBack = d.state.phase === "rolled-back" || d.state.phase === "gave-up";
       if (!rolledBack) {
         for (const a of d.actions) if (a.type === "apply") await applyPlan(o.host, a.plan);

@@ -185,7 +185,9 @@ export class TargetProbes {
   async stop(): Promise<void> {
     this.stop$.abort();
     await Promise.all(this.dnsLoops);
-    if (this.prober) await this.prober.close();
+    // Idempotent: the session stops the probes before its final event and again on its way out.
+    await this.prober?.close();
+    this.prober = undefined;
     if (this.slot !== undefined) {
       const slot = this.slot;
       await unsteerPath(slot, this.o.netns).catch((e: Error) =>
