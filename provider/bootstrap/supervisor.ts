@@ -79,7 +79,9 @@ export function runningSupervisor(pidFile: string): number | undefined {
 }
 
 /** Copies the log to `<log>.1` and truncates it when it passed the limit ("copytruncate": the agent's
- *  O_APPEND descriptor then writes at the new end). Returns whether it rotated. */
+ *  O_APPEND descriptor then writes at the new end). The copy goes to a temporary name first and is renamed
+ *  over `<log>.1`, so a reader (a log shipper, an operator's `tail`) never sees a half-copied previous log.
+ *  Returns whether it rotated. */
 export function rotateLog(logFile: string, maxBytes: number): boolean {
   let size: number;
   try {
@@ -88,7 +90,8 @@ export function rotateLog(logFile: string, maxBytes: number): boolean {
     return false;
   }
   if (size <= maxBytes) return false;
-  copyFileSync(logFile, `${logFile}.1`);
+  copyFileSync(logFile, `${logFile}.1.tmp`);
+  renameSync(`${logFile}.1.tmp`, `${logFile}.1`);
   truncateSync(logFile, 0);
   writeFileSync(
     logFile,
