@@ -31,6 +31,27 @@ log() { printf 'pulumi.sh: %s\n' "$*" >&2; }
 # vercmp A B: true when A >= B (both vX.Y.Z).
 vge() { [ "$(printf '%s\n%s\n' "${1#v}" "${2#v}" | sort -V | head -n1)" = "${2#v}" ]; }
 
+# gobuild WHAT MODULE_DIR OUT LOG PACKAGE [go build flags...]: builds PACKAGE in the wrapper module MODULE_DIR
+# into OUT (through a temporary file, so a failed or interrupted build leaves no half-written binary), at low
+# priority, logging to LOG; on failure prints the module that failed and why, and exits.
+gobuild() {
+  local what=$1 dir=$2 out=$3 buildlog=$4 pkg=$5
+  shift 5
+  command -v go >/dev/null || { log "Go is required to build $what offline; install Go >= 1.25"; exit 1; }
+  local start tmp
+  start=$(date +%s)
+  tmp="$out.tmp.$$"
+  if ! (cd "$dir" && nice -n 10 go build -trimpath -o "$tmp" "$@" "$pkg") 2>"$buildlog"; then
+    rm -f "$tmp"
+    log "the build of $what failed; the module that failed and why:"
+    grep -E '^(go: |# |.*\.go:[0-9]+)' "$buildlog" | head -20 >&2 || tail -20 "$buildlog" >&2
+    log "full log: $buildlog"
+    exit 1
+  fi
+  mv -f "$tmp" "$out"
+  log "built $out in $(( $(date +%s) - start )) s"
+}
+
 engine=""
 if existing=$(command -v pulumi 2>/dev/null) && [ "$existing" != "$cache/pulumi" ]; then
   have=$("$existing" version 2>/dev/null | head -n1 || true)
@@ -48,26 +69,15 @@ if [ -z "$engine" ] && [ -x "$cache/pulumi" ] && [ "$("$cache/pulumi" version 2>
 fi
 
 if [ -z "$engine" ]; then
-  command -v go >/dev/null || { log "Go is required to build the Pulumi CLI offline; install Go >= 1.25"; exit 1; }
   want=$(sed -n 's#.*github.com/pulumi/pulumi/pkg/v3 \(v[0-9.]*\).*#\1#p' "$here/tools/pulumi-build/go.mod" | head -n1)
   if [ "$want" != "$version" ]; then
     log "tools/pulumi-build/go.mod pins pkg/v3 $want but @pulumi/pulumi is $version: update both together"
     exit 1
   fi
   log "building pulumi $version from the Go module proxy (first time only; several minutes on 2 cores)"
-  start=$(date +%s)
-  tmp="$cache/pulumi.tmp.$$"
-  if ! (cd "$here/tools/pulumi-build" && go build -trimpath -o "$tmp" \
-      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
-      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) 2>"$cache/build.log"; then
-    rm -f "$tmp"
-    log "the build failed; the module that failed and why:"
-    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/build.log" | head -20 >&2 || tail -20 "$cache/build.log" >&2
-    log "full log: $cache/build.log"
-    exit 1
-  fi
-  mv -f "$tmp" "$cache/pulumi"
-  log "built $cache/pulumi in $(( $(date +%s) - start )) s"
+  gobuild "the Pulumi CLI" "$here/tools/pulumi-build" "$cache/pulumi" "$cache/build.log" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version"
   engine="$cache/pulumi"
 fi
 
@@ -80,21 +90,10 @@ elif [ -x "$cache/pulumi-language-nodejs" ] && [ -f "$cache/pulumi-language-node
     [ "$(cat "$cache/pulumi-language-nodejs.built")" = "$(sha256sum "$here/tools/language-build/go.mod" | cut -d' ' -f1)" ]; then
   log "language host cached: $cache/pulumi-language-nodejs"
 else
-  command -v go >/dev/null || { log "Go is required to build the Node.js language host offline; install Go >= 1.25"; exit 1; }
   log "building pulumi-language-nodejs (sdk/v3 v3.68.0) from the Go module proxy (first time only; about 1.5 minutes)"
-  start=$(date +%s)
-  tmp="$cache/pulumi-language-nodejs.tmp.$$"
-  if ! (cd "$here/tools/language-build" && go build -trimpath -o "$tmp" -ldflags "-s -w" \
-      github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) 2>"$cache/language-build.log"; then
-    rm -f "$tmp"
-    log "the language host build failed:"
-    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/language-build.log" | head -20 >&2 || tail -20 "$cache/language-build.log" >&2
-    log "full log: $cache/language-build.log"
-    exit 1
-  fi
-  mv -f "$tmp" "$cache/pulumi-language-nodejs"
+  gobuild "the Node.js language host" "$here/tools/language-build" "$cache/pulumi-language-nodejs" \
+    "$cache/language-build.log" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs -ldflags "-s -w"
   sha256sum "$here/tools/language-build/go.mod" | cut -d' ' -f1 >"$cache/pulumi-language-nodejs.built"
-  log "built $cache/pulumi-language-nodejs in $(( $(date +%s) - start )) s"
 fi
 [ -z "$language" ] || ln -sfn "$language" "$cache/pulumi-language-nodejs"
 
@@ -110,22 +109,11 @@ elif [ -x "$cache/pulumi-language-yaml" ] && [ -f "$cache/pulumi-language-yaml.b
     [ "$(cat "$cache/pulumi-language-yaml.built")" = "$yaml_stamp" ]; then
   log "YAML language host cached: $cache/pulumi-language-yaml"
 else
-  command -v go >/dev/null || { log "Go is required to build the YAML language host offline; install Go >= 1.25"; exit 1; }
   yaml_version=$(sed -n 's#.*github.com/pulumi/pulumi-yaml \(v[0-9.]*\).*#\1#p' "$here/tools/yaml-build/go.mod" | head -n1)
   log "building pulumi-language-yaml $yaml_version from the Go module proxy (first time only; about 4 minutes)"
-  start=$(date +%s)
-  tmp="$cache/pulumi-language-yaml.tmp.$$"
-  if ! (cd "$here/tools/yaml-build" && nice -n 10 go build -trimpath -o "$tmp" -ldflags "-s -w" \
-      github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) 2>"$cache/yaml-build.log"; then
-    rm -f "$tmp"
-    log "the YAML language host build failed:"
-    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/yaml-build.log" | head -20 >&2 || tail -20 "$cache/yaml-build.log" >&2
-    log "full log: $cache/yaml-build.log"
-    exit 1
-  fi
-  mv -f "$tmp" "$cache/pulumi-language-yaml"
+  gobuild "the YAML language host" "$here/tools/yaml-build" "$cache/pulumi-language-yaml" "$cache/yaml-build.log" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml -ldflags "-s -w"
   echo "$yaml_stamp" >"$cache/pulumi-language-yaml.built"
-  log "built $cache/pulumi-language-yaml in $(( $(date +%s) - start )) s"
 fi
 
 # The Python language host (pulumi-language-python), which runs Python programs (examples/persona-python) with
@@ -144,23 +132,13 @@ elif [ -x "$cache/pulumi-language-python" ] && [ -x "$cache/pulumi-language-pyth
     [ "$(cat "$cache/pulumi-language-python.built" 2>/dev/null)" = "$python_stamp" ]; then
   log "Python language host cached: $cache/pulumi-language-python"
 else
-  command -v go >/dev/null || { log "Go is required to build the Python language host offline; install Go >= 1.25"; exit 1; }
   log "building pulumi-language-python (sdk/v3 v3.68.0) from the Go module proxy (first time only; about 1.5 minutes)"
-  start=$(date +%s)
-  tmp="$cache/pulumi-language-python.tmp.$$"
-  if ! (cd "$here/tools/language-build" && nice -n 10 go build -trimpath -o "$tmp" -ldflags "-s -w" \
-      github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python) 2>"$cache/python-build.log"; then
-    rm -f "$tmp"
-    log "the Python language host build failed:"
-    grep -E '^(go: |# |.*\.go:[0-9]+)' "$cache/python-build.log" | head -20 >&2 || tail -20 "$cache/python-build.log" >&2
-    log "full log: $cache/python-build.log"
-    exit 1
-  fi
+  gobuild "the Python language host" "$here/tools/language-build" "$cache/pulumi-language-python" \
+    "$cache/python-build.log" github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python -ldflags "-s -w"
+  # Its executor script; the stamp below is written last, so the cache is trusted only when both are there.
   sdkdir=$(cd "$here/tools/language-build" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
   install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$cache/pulumi-language-python-exec"
-  mv -f "$tmp" "$cache/pulumi-language-python"
   echo "$python_stamp" >"$cache/pulumi-language-python.built"
-  log "built $cache/pulumi-language-python in $(( $(date +%s) - start )) s"
 fi
 
 # The dynamic-provider plugin: a small script shipped in @pulumi/pulumi that runs node on its provider host.
