@@ -11,6 +11,7 @@ import { PACKAGE_VERSION, VERSION_KEY, fieldDiff, normalisedKnown, progress, use
 import { connectTo, waitForAgent, type AgentReach } from "./agent";
 import { attachmentInputsSchema, attachmentShapeSchema } from "./attachment-schema";
 import { inPersonaTerms } from "./drift";
+import { errorLine } from "../util/errors";
 
 export const ATTACHMENT_SECRETS = ["clientKeyPem"] as const;
 
@@ -125,10 +126,11 @@ export async function kernelPlan(
     // A network manager that may revert the change: said in the note (and so in the preview's diff).
     return { plan, ...(r.warnings.length > 0 && { planNote: r.warnings.join("\n") }) };
   } catch (err) {
-    const why = (err as Error).message.split("\n")[0];
     return {
       plan: [],
-      planNote: `the agent at ${i.endpoint} could not be asked (${why}): no kernel plan yet`,
+      planNote:
+        `the agent at ${i.endpoint} could not be asked (${errorLine(err)}): no kernel plan. If the agent is down, ` +
+        "`pulumi refresh` records it and `pulumi up` then restarts it",
     };
   } finally {
     conn?.close();
@@ -205,7 +207,7 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
       try {
         await restore(olds, name);
       } catch (err) {
-        progress(name, `could not restore the previous host: ${(err as Error).message.split("\n")[0]}`);
+        progress(name, `could not restore the previous host: ${errorLine(err)}`);
       }
     }
     return { outs };
@@ -222,7 +224,7 @@ export const attachmentProvider: pulumi.dynamic.ResourceProvider = {
       // Not gone, and nothing known about the kernel: keep the last state and say how to recover.
       progress(
         name,
-        `the agent does not answer (${(err as Error).message.split(".")[0]}): the state is kept as it was; ` +
+        `the agent does not answer (${errorLine(err)}): the state is kept as it was; ` +
           "its Agent is recorded as not running, and `pulumi up` restarts it (then refresh again)",
       );
       return { id, props };

@@ -10,6 +10,7 @@
 import type { AgentConnection } from "../agent/rpc/client";
 import type { AgentError } from "../agent/rpc/errors";
 import { LIMITS } from "../agent/rpc/limits";
+import { errorLine } from "../util/errors";
 import { progress } from "./common";
 import { connectTo, type AgentReach } from "./agent";
 
@@ -30,8 +31,6 @@ export function grantExpiry(
 /** Attempts of a grant or revoke call (each with its own deadline) before the provider says it gave up. */
 const ATTEMPTS = 3;
 
-const firstLine = (err: unknown) => (err as Error).message.split("\n")[0].slice(0, 300);
-
 /** `call` on a connection to the source, up to ATTEMPTS times, saying each failed attempt. */
 async function onSource<T>(
   source: AgentReach,
@@ -47,7 +46,7 @@ async function onSource<T>(
       } catch (err) {
         const code = (err as AgentError).codeName;
         if (attempt >= ATTEMPTS || (code !== "UNAVAILABLE" && code !== "DEADLINE_EXCEEDED")) throw err;
-        progress(name, `feedback: ${what} ${attempt}/${ATTEMPTS} failed (${firstLine(err)}): retrying`);
+        progress(name, `feedback: ${what} ${attempt}/${ATTEMPTS} failed (${errorLine(err)}): retrying`);
         await new Promise((r) => setTimeout(r, 1000 * attempt));
       }
     }
@@ -105,7 +104,7 @@ export async function grantFeedback(
     }
     progress(
       name,
-      `feedback: could not grant the destination's feedback stream on the source agent at ${source.endpoint} (${firstLine(err)}): ${without}`,
+      `feedback: could not grant the destination's feedback stream on the source agent at ${source.endpoint} (${errorLine(err)}): ${without}`,
     );
     return false;
   }
@@ -122,7 +121,7 @@ export async function revokeFeedback(source: AgentReach, sessionId: string, name
   } catch (err) {
     progress(
       name,
-      `feedback: could not revoke the grant of session ${sessionId} on the source agent at ${source.endpoint} (${firstLine(err)}): it expires on its own`,
+      `feedback: could not revoke the grant of session ${sessionId} on the source agent at ${source.endpoint} (${errorLine(err)}): it expires on its own`,
     );
   }
 }

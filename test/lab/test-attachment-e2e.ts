@@ -204,7 +204,7 @@ describe("examples/persona-basic: Agent + PersonaAttachment end to end against a
     assert.equal(warnings.length, 1, `${preview.stdout}\n${preview.stderr}`);
     assert.match(
       warnings[0],
-      /warning: the agent at \S+ could not be asked \(No connection established\. Last error: Error: connect ECONNREFUSED \S+\): no kernel plan yet$/,
+      /warning: the agent at \S+ could not be asked \(No connection established\. Last error: Error: connect ECONNREFUSED \S+\): no kernel plan\. If the agent is down, `pulumi refresh` records it and `pulumi up` then restarts it$/,
     );
     assert.doesNotMatch(warnings[0], /Resolution note/);
     await project.refresh();

@@ -142,10 +142,10 @@ describe("netpersona review", () => {
     assert.match(md, /Kernel plan: not in this preview/);
     const noted = structuredClone(doc);
     noted.steps![0].newState!.inputs!.planNote =
-      "the agent at 10.0.2.10:7443 could not be asked (14 UNAVAILABLE: No connection established): no kernel plan yet";
+      "the agent at 10.0.2.10:7443 could not be asked (14 UNAVAILABLE: No connection established): no kernel plan. If the agent is down, `pulumi refresh` records it and `pulumi up` then restarts it";
     assert.match(
       renderReview(noted),
-      /Kernel plan: the agent at 10\.0\.2\.10:7443 could not be asked \(14 UNAVAILABLE: No connection established\): no kernel plan yet\.\n/,
+      /Kernel plan: the agent at 10\.0\.2\.10:7443 could not be asked \(14 UNAVAILABLE: No connection established\): no kernel plan\. If the agent is down, `pulumi refresh` records it and `pulumi up` then restarts it\.\n/,
     );
     assert.match(
       renderReview({ steps: [], changeSummary: { same: 4 } }),
