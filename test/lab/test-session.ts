@@ -122,6 +122,24 @@ describe("migration sessions (lab ses1: two agents, real kernel)", function () {
     assert.match(src!.output(), /StreamMetrics peer=\S+ client=\S+ CANCELLED/);
   });
 
+  it("never steps towards a peer that has not answered: its first decision sees the loss, not pending probes", async () => {
+    // Port 9 on the source: nothing answers there. Before, the first decision came while every probe was still
+    // pending, read as 0 % loss, and advanced to the first weight without a single reply.
+    const req = {
+      ...startRequest(lab!, "", "silent", standard, shortPolicy({ failureLimit: 2 })),
+      peer_port: 9,
+    };
+    await conn.startSession(req);
+    const events = await follow(conn, "silent");
+    const last = lastOf(events);
+    assert.deepEqual([last.state, last.weight], ["SESSION_STATE_ROLLED_BACK", 0], story(events));
+    assert.ok(!events.some((e) => e.kind === "advance"), story(events));
+    const decided = events.filter((e) => e.metrics !== null);
+    assert.ok(decided.length > 0, story(events));
+    assert.equal(decided[0].metrics!.loss_ratio, 1, story(events));
+    assert.match(last.reason, /lossPct 100 /, story(events));
+  });
+
   it("raises QoS under loss with the reason, and marks the plan's share of flows on the wire", async () => {
     await labImpair(LAB, { link: "destination:source", loss: 20 });
     const policy = shortPolicy({

@@ -87,6 +87,17 @@ export class PathProbes {
     await Promise.race([this.firstDone, timer]);
   }
 
+  /** Resolves once a probe was answered or timed out (at most the probe timeout after the first one was sent),
+   *  or on abort: a decision taken before that saw only pending probes, so a peer that never answers read as
+   *  0 % loss and the first step passed its gates without a single reply. */
+  async firstDecided(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const s = this.prober.stats()[0];
+      if (s.sent - s.pending > 0) return;
+      await sleep(this.opts.spacingMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
   /** The engine's metrics now. RTT figures are 0 while no probe was answered (the loss then says why). */
   async summary(): Promise<MetricsWindow> {
     this.refreshPmtu();

@@ -177,6 +177,7 @@ async function runSession(o: SessionRunnerOptions, ctx: SessionContext): Promise
     await probes.start();
     await targetProbes.start();
     await probes.firstPathMtu(FIRST_PMTU_WAIT_MS, ctx.signal);
+    await probes.firstDecided(ctx.signal);
     await targetProbes.firstWindow(ctx.signal);
     while (!TERMINAL.has(engine.phase)) {
       if (ctx.signal.aborted) return await onAbort(r, ctx.signal.reason);
