@@ -20,6 +20,7 @@ import { PACKAGE_VERSION, VERSION_KEY, knownDiffers, normalisedKnown, progress, 
 import { waitForAgent } from "./agent";
 import { grantFeedback, revokeFeedback } from "./migration-feedback";
 import { migrationInputsSchema, type MigrationInputs } from "./migration-schema";
+import { errorLine } from "../util/errors";
 
 export const MIGRATION_SECRETS = ["source", "destination", "transfer"] as const;
 const INPUT_KEYS = Object.keys(migrationInputsSchema.shape);
@@ -133,7 +134,7 @@ async function follow(
             "`pulumi refresh && pulumi up` restarts it and follows the same session again",
           { cause: err },
         );
-      const why = (err as Error).message.split("\n")[0];
+      const why = errorLine(err);
       const hint = /ECONNREFUSED|UNAVAILABLE/.test(why) ? " (is the destination agent running?)" : "";
       progress(name, `session stream lost (${why})${hint}: following again`);
       await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000)));
@@ -150,14 +151,27 @@ async function runTransfer(i: MigrationInputs, name: string, signal: AbortSignal
     // (no arguments, no output), so neither the log, the abort reason on the agent nor the error carries it.
     progress(name, `transfer: running ${redactedCommand(i.transfer.command)}`);
     const started = Date.now();
+    let timeout: NodeJS.Timeout | undefined;
     const timer = new Promise<never>((_, reject) => {
-      const t = setTimeout(
+      timeout = setTimeout(
         () => reject(new Error(`the transfer did not finish within ${i.transfer!.timeoutSeconds} s`)),
         i.transfer!.timeoutSeconds * 1000,
       );
-      signal.addEventListener("abort", () => clearTimeout(t), { once: true });
+      signal.addEventListener("abort", () => clearTimeout(timeout), { once: true });
     });
-    await Promise.race([ssh.run(i.transfer.command, { secret: true }), timer]);
+    try {
+      await Promise.race([ssh.run(i.transfer.command, { secret: true }), timer]);
+    } catch (err) {
+      // The output stays unsaid (it may carry the secret): say where to try the command instead.
+      throw new Error(
+        `${(err as Error).message}; the transfer runs on the source host as transfer.connection's user: run ` +
+          "the command there by hand to see its output (rsync or scp exit 255: that user cannot reach or log in " +
+          "to the destination)",
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timeout);
+    }
     progress(name, `transfer: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     ssh.dispose();
@@ -219,7 +233,11 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
     const shadow = target ? "shadow persona starts as the target" : "shadow persona mirrors the source";
     progress(name, `session ${session.id} on ${i.destination.endpoint}: ${shadow}; blending`);
     const history: HistoryEntry[] = [];
+    // The transfer's failure is kept, not left as a rejected promise while the session is followed (Node
+    // reported it as unhandled, with a stack, before the await below handled it).
+    let transferFailed: Error | undefined;
     const transfer = runTransfer(i, name, abort.signal).catch(async (err: Error) => {
+      transferFailed = err;
       await conn
         .abortSession({
           session_id: session.id,
@@ -228,10 +246,10 @@ async function migrate(props: Record<string, unknown>): Promise<Record<string, u
           rollback: true,
         })
         .catch(() => undefined);
-      throw err;
     });
     await follow(conn, session.id, name, history);
     await transfer;
+    if (transferFailed) throw transferFailed;
     const final = await conn.getSession(session.id);
     if (!final.converged) {
       const last = history
@@ -397,7 +415,7 @@ export const migrationProvider: pulumi.dynamic.ResourceProvider = {
     } catch (err) {
       progress(
         name,
-        `the destination agent does not answer (${(err as Error).message.split(".")[0]}): the state is kept; ` +
+        `the destination agent does not answer (${errorLine(err)}): the state is kept; ` +
           "`pulumi refresh && pulumi up` restarts the agent, then refresh again",
       );
       return { id, props };

@@ -89,6 +89,12 @@ describe("security: no secret in logs, errors or agent state (lab x13s, real Pul
         `on root@${h1}:22: \`sh\` with 4 arguments \\(secret: command line and output not shown\\) failed \\(exit 3\\)`,
       ),
     );
+    // Where to look instead, and the failure said once, as an error: never as an unhandled rejection's stack.
+    assert.match(
+      all,
+      /; the transfer runs on the source host as transfer\.connection's user: run the command there/,
+    );
+    assert.doesNotMatch(all, /PromiseRejectionHandledWarning|at runTransfer|Unhandled/);
     for (const m of MARKERS) assert.ok(!all.includes(m), `${m} printed:\n${all}`);
   });
 
