@@ -6,8 +6,9 @@ import { createHash } from "node:crypto";
 
 import type { SshSession } from "../ssh/connection";
 import { AGENT_NODE_FLAGS, agentEnvAssignments } from "./agent-launch";
+import { OWNER_FILE, formatOwner, ownerConflict, type OwnerRecord, type OwnerSelf } from "./owner";
 import { MARKER, assertSafeListing, removableDirs } from "./paths";
-import { parsePreflight, preflightArgv, restartArgv } from "./remote";
+import { parseOwners, ownersArgv, parsePreflight, preflightArgv, restartArgv } from "./remote";
 
 export const MIN_NODE_MAJOR = 20;
 /** Free space the install needs beside the bundle (logs, state). */
@@ -27,6 +28,8 @@ export interface InstallSpec {
   metricsListen?: string;
   serviceManager: "systemd" | "supervisor";
   unitName: string;
+  /** Written into both directories by the upload (owner.ts); absent: none is written. */
+  owner?: OwnerRecord;
 }
 
 export interface TlsFiles {
@@ -53,13 +56,15 @@ export function bundleFiles(): { agent: Buffer; supervisor: Buffer; hash: string
   return { agent, supervisor, hash };
 }
 
-/** Checks node, the service manager, free space and that no user but root can change the agent's
- *  directories, before anything is written: one remote command (remote.ts), judged here. */
+/** Checks node, the service manager, free space, that no user but root can change the agent's directories
+ *  and (given `self`) that neither holds another Agent's agent (owner.ts), before anything is written: one
+ *  remote command (remote.ts), judged here. */
 export async function preflight(
   ssh: SshSession,
   spec: Pick<InstallSpec, "nodePath" | "installDir" | "stateDir">,
   bytesNeeded: number,
   wanted: "auto" | "systemd" | "supervisor",
+  self?: OwnerSelf,
 ): Promise<{ nodeVersion: string; serviceManager: "systemd" | "supervisor" }> {
   const dirs = [spec.installDir, spec.stateDir];
   const r = await ssh.run(preflightArgv(spec.nodePath, spec.installDir, dirs));
@@ -74,6 +79,15 @@ export async function preflight(
   }
   assertSafeListing(ssh.target, "installDir", spec.installDir, l.dirs[spec.installDir]);
   assertSafeListing(ssh.target, "stateDir", spec.stateDir, l.dirs[spec.stateDir]);
+  if (self) {
+    for (const [field, path] of [
+      ["installDir", spec.installDir],
+      ["stateDir", spec.stateDir],
+    ] as const) {
+      const conflict = ownerConflict(ssh.target, field, path, l.dirs[path].owner, self);
+      if (conflict) throw new Error(conflict);
+    }
+  }
   // The nearest existing ancestor of installDir tells the free space of the file system it will live on.
   const needKib = Math.ceil(bytesNeeded / 1024) + SPARE_KIB;
   if (!(l.freeKib >= needKib)) {
@@ -169,6 +183,11 @@ export async function upload(ssh: SshSession, spec: InstallSpec, tls: TlsFiles):
     { path: `${d}/agent.pem`, content: tls.certPem, mode: "0644" },
     { path: `${d}/agent-key.pem`, content: tls.keyPem, mode: "0600" },
   ];
+  if (spec.owner) {
+    for (const dir of [d, spec.stateDir]) {
+      files.push({ path: `${dir}/${OWNER_FILE}`, content: formatOwner(spec.owner), mode: "0644" });
+    }
+  }
   if (spec.serviceManager === "systemd") {
     files.push({
       path: `/etc/systemd/system/${spec.unitName}.service`,
@@ -248,8 +267,19 @@ export async function assertRemovable(ssh: SshSession, spec: InstallSpec): Promi
   return removableDirs(ssh, { installDir: spec.installDir, stateDir: spec.stateDir });
 }
 
-/** Removes everything the install wrote: only directories that carry its marker, never a system directory. */
-export async function removeFiles(ssh: SshSession, spec: InstallSpec): Promise<void> {
-  const dirs = await assertRemovable(ssh, spec);
+/** The owner records of installDir and stateDir (owner.ts), in one remote command. */
+export async function readOwners(
+  ssh: SshSession,
+  spec: Pick<InstallSpec, "installDir" | "stateDir">,
+): Promise<{ installDir?: OwnerRecord; stateDir?: OwnerRecord }> {
+  const dirs = [spec.installDir, spec.stateDir];
+  const o = parseOwners((await ssh.run(ownersArgv(dirs), { check: false })).stdout, dirs);
+  return { installDir: o[spec.installDir], stateDir: o[spec.stateDir] };
+}
+
+/** Removes everything the install wrote: only directories that carry its marker, never a system directory,
+ *  and none of `keep` (directories another Agent owns). */
+export async function removeFiles(ssh: SshSession, spec: InstallSpec, keep: string[] = []): Promise<void> {
+  const dirs = (await assertRemovable(ssh, spec)).filter((d) => !keep.includes(d));
   if (dirs.length > 0) await ssh.run(["rm", "-rf", "--one-file-system", "--", ...dirs]);
 }

@@ -1,8 +1,13 @@
 // The bootstrap's remote commands, one round trip each: the preflight (node, the directories' ownership and
-// modes, free space, systemd) as ONE `sh -c` whose output the provider judges, and the start that stops a
+// modes, their owner records, free space, systemd) as ONE `sh -c` whose output the provider judges, and the start that stops a
 // previous supervisor of this install and starts the new one. Values reach the script only as positional
 // arguments (never spliced into its text), so the paths need no quoting beyond commandLine's.
+import { OWNER_FILE, parseOwner, type OwnerRecord } from "./owner";
 import { parseStats, STAT_FORMAT, type Stat } from "./paths";
+
+/** Prints `owner|DIR|<the record, one line>` for each directory "$d" holding an owner record (a regular file). */
+const OWNER_LINE = `o="$d/${OWNER_FILE}"
+  if [ -f "$o" ] && [ ! -L "$o" ]; then printf 'owner|%s|' "$d"; head -c 4096 -- "$o" | tr -d '\\n'; echo; fi`;
 
 /** $1 = node, $2 = installDir, $3.. = directories to check. Every output line is `tag|...`. */
 const PREFLIGHT = `set -f
@@ -15,6 +20,7 @@ for d in "$@"; do
   if [ -n "$r" ] && [ "$r" != "$d" ]; then
     for p in $(walk "$r"); do stat -c "s1|$d|${STAT_FORMAT}" -- "$p" 2>/dev/null; done
   fi
+  ${OWNER_LINE}
 done
 probe=/
 for p in $(walk "$install"); do if [ -d "$p" ]; then probe="$p"; fi; done
@@ -30,7 +36,7 @@ export function preflightArgv(nodePath: string, installDir: string, dirs: string
 export interface PreflightListing {
   nodeCode: number;
   nodeVersion: string;
-  dirs: Record<string, { stats: Stat[]; real: string; realStats: Stat[] }>;
+  dirs: Record<string, { stats: Stat[]; real: string; realStats: Stat[]; owner?: OwnerRecord }>;
   probe: string;
   freeKib: number;
   /** Whether systemd runs and shares our network namespace. */
@@ -61,11 +67,33 @@ export function parsePreflight(stdout: string, dirs: string[]): PreflightListing
       rest("real")
         .find((l) => l.startsWith(`${d}|`))
         ?.slice(d.length + 1) ?? "";
-    out.dirs[d] = { stats: of("s0"), real, realStats: of("s1") };
+    out.dirs[d] = { stats: of("s0"), real, realStats: of("s1"), owner: ownerOf(rest("owner"), d) };
   }
   const sd = rest("systemd")[0]?.split("|");
   out.systemdHere = sd !== undefined && sd[0] !== "" && sd[0] === sd[1];
   return out;
+}
+
+function ownerOf(lines: string[], d: string): OwnerRecord | undefined {
+  return parseOwner(lines.find((l) => l.startsWith(`${d}|`))?.slice(d.length + 1));
+}
+
+/** $1.. = directories: the owner record of each (delete reads them before it stops or removes anything). */
+const OWNERS = `for d in "$@"; do
+  ${OWNER_LINE}
+done
+exit 0`;
+
+export function ownersArgv(dirs: string[]): string[] {
+  return ["sh", "-c", OWNERS, "netpersona-owners", ...dirs];
+}
+
+export function parseOwners(stdout: string, dirs: string[]): Record<string, OwnerRecord | undefined> {
+  const lines = stdout
+    .split("\n")
+    .filter((l) => l.startsWith("owner|"))
+    .map((l) => l.slice("owner|".length));
+  return Object.fromEntries(dirs.map((d) => [d, ownerOf(lines, d)]));
 }
 
 /** $1 = the supervisor's pid file, $2.. = the start command. Stops the supervisor of this install (only when

@@ -223,8 +223,20 @@ async function describeAgent(
   }
 }
 
-async function install(i: AgentInputs, name: string, bundleHash: string): Promise<Record<string, unknown>> {
+/** The endpoint and CA an update's previous outputs name (its directories may still carry them as owner). */
+function previousOwner(olds: Record<string, unknown>): { endpoint?: string; caCertPem?: string } {
+  const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+  return { endpoint: str(olds.endpoint), caCertPem: str(olds.caCertPem) };
+}
+
+async function install(
+  i: AgentInputs,
+  name: string,
+  bundleHash: string,
+  previous: { endpoint?: string; caCertPem?: string } = {},
+): Promise<Record<string, unknown>> {
   const { bundleFiles, preflight, upload, startService } = await import("../bootstrap/install");
+  const { caFingerprintOf, ownerRecordOf } = await import("../bootstrap/owner");
   const { issueAgentCert } = await import("../pki");
   const b = bundleFiles();
   if (bundleHash && b.hash !== bundleHash) {
@@ -232,15 +244,25 @@ async function install(i: AgentInputs, name: string, bundleHash: string): Promis
       `the installed agent bundle (${b.hash}) differs from the program's (${bundleHash}): reinstall pulumi-netpersona`,
     );
   }
+  // This Agent owns directories whose record names its endpoint and CA, or (an update: a port change, a CA
+  // rotation) the previous ones; any other record is another Agent's, refused before anything is written.
+  const owner = ownerRecordOf(listenOf(i).endpoint, i.caCertPem);
+  const self = {
+    endpoints: [owner.endpoint, ...(previous.endpoint ? [previous.endpoint] : [])],
+    caFingerprints: [
+      owner.caFingerprint,
+      ...(previous.caCertPem ? [caFingerprintOf(previous.caCertPem)] : []),
+    ],
+  };
   return withSsh(i, name, async (ssh) => {
-    const pre = await preflight(ssh, i, b.agent.length + b.supervisor.length, i.serviceManager);
+    const pre = await preflight(ssh, i, b.agent.length + b.supervisor.length, i.serviceManager, self);
     progress(name, `node ${pre.nodeVersion} found; service manager: ${pre.serviceManager}`);
     const host = i.listenAddress ?? i.connection.host;
     const cert = await issueAgentCert(
       { certPem: i.caCertPem, keyPem: i.caKeyPem },
       { commonName: `netpersona-agent ${host}`, ...(isIP(host) ? { ips: [host] } : { dnsNames: [host] }) },
     );
-    const spec = specOf(i, pre.serviceManager);
+    const spec = { ...specOf(i, pre.serviceManager), owner };
     progress(
       name,
       `uploading the agent (${Math.round((b.agent.length + b.supervisor.length) / 1024)} KiB) to ${i.installDir}`,
@@ -334,7 +356,7 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
     // Upgrade or restart in place: stop, upload, start. The agent's state directory (snapshot, current
     // persona) and the host's network state stay as they are.
     progress(name, `updating the agent in place (${why.join(", ")})`);
-    const described = await install(i, name, String(news.bundleHash ?? ""));
+    const described = await install(i, name, String(news.bundleHash ?? ""), previousOwner(olds));
     return { outs: outputs(news, described) };
   },
 
@@ -361,12 +383,33 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
 
   async delete(_id, props) {
     const i = parseInputs(props);
-    const { assertRemovable, stopService, removeFiles } = await import("../bootstrap/install");
+    const { assertRemovable, readOwners, stopService, removeFiles } = await import("../bootstrap/install");
+    const { caFingerprintOf, isOwnedBy, leftForOwner } = await import("../bootstrap/owner");
     const spec = specOf(i, (props.resolvedServiceManager as "systemd" | "supervisor") ?? "supervisor");
-    await withSsh(i, `Agent ${i.connection.host}`, async (ssh) => {
+    const name = `Agent ${i.connection.host}`;
+    const prev = previousOwner(props);
+    const self = {
+      endpoints: [listenOf(i).endpoint, ...(prev.endpoint ? [prev.endpoint] : [])],
+      caFingerprints: [caFingerprintOf(i.caCertPem)],
+    };
+    await withSsh(i, name, async (ssh) => {
       await assertRemovable(ssh, spec); // not the agent's directories: refuse before stopping anything
-      await stopService(ssh, spec);
-      await removeFiles(ssh, spec);
+      // A directory whose owner record names another Agent (same dirs from another host or stack) stays; so
+      // does that agent: its installDir holds its pid file, so this Agent stops nothing there.
+      const owners = await readOwners(ssh, spec);
+      const keep: string[] = [];
+      for (const [field, path] of [
+        ["installDir", spec.installDir],
+        ["stateDir", spec.stateDir],
+      ] as const) {
+        const record = owners[field];
+        if (record && !isOwnedBy(record, self)) {
+          progress(name, leftForOwner(field, path, record));
+          keep.push(path);
+        }
+      }
+      if (!keep.includes(spec.installDir)) await stopService(ssh, spec);
+      await removeFiles(ssh, spec, keep);
     });
   },
 };
