@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import type { PersonaDefinition } from "./persona";
-import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { type NetpersonaResourceOptions, NetpersonaResource, resourceArg } from "./resource";
 import { PACKAGE_VERSION } from "./shim";
 import type { StackCa } from "./stack-ca";
 
@@ -119,7 +119,8 @@ export class Agent extends NetpersonaResource {
   declare public readonly clientKeyPem: pulumi.Output<string>;
 
   constructor(name: string, args: AgentArgs, opts?: NetpersonaResourceOptions) {
-    const { ca, connection, ...rest } = args;
+    const { ca: caArg, connection, ...rest } = args;
+    const ca = resourceArg("Agent", name, "ca", caArg, 'the stack\'s StackCa (new StackCa("ca"))');
     const { bundleFiles } =
       require("../provider/bootstrap/install") as typeof import("../provider/bootstrap/install");
     super(
@@ -150,7 +151,7 @@ export class Agent extends NetpersonaResource {
     );
     const { endpointOf } =
       require("../provider/resources/agent") as typeof import("../provider/resources/agent");
-    const host = pulumi.unsecret(pulumi.output(connection).apply((c) => c.host));
+    const host = pulumi.unsecret(pulumi.output(connection).apply((c) => c?.host ?? ""));
     this.plannedEndpoint = pulumi
       .all([this.urn, host, args.port, args.listenAddress])
       .apply(([, h, port, listen]) => endpointOf(h, port, listen));

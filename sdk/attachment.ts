@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Agent } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
 import { markForbiddenKeys } from "../provider/persona/validate";
-import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { type NetpersonaResourceOptions, NetpersonaResource, resourceArg } from "./resource";
 import { PACKAGE_VERSION } from "./shim";
 
 export interface PersonaAttachmentArgs {
@@ -31,15 +31,22 @@ export class PersonaAttachment extends NetpersonaResource {
     // plannedDefinition and plannedEndpoint stay known while the Persona or the Agent updates, so a preview
     // shows exactly what changes here.
     const persona = args.persona instanceof Persona ? args.persona.plannedDefinition : args.persona;
+    const agent = resourceArg(
+      "PersonaAttachment",
+      name,
+      "agent",
+      args.agent,
+      "the Agent of the host to attach to",
+    );
     super(
       "attachment",
       "PersonaAttachment",
       name,
       {
-        endpoint: args.agent.plannedEndpoint,
-        caCertPem: args.agent.caCertPem,
-        clientCertPem: args.agent.clientCertPem,
-        clientKeyPem: args.agent.clientKeyPem,
+        endpoint: agent.plannedEndpoint,
+        caCertPem: agent.caCertPem,
+        clientCertPem: agent.clientCertPem,
+        clientKeyPem: agent.clientKeyPem,
         persona: markForbiddenKeys(persona),
         confirmTimeoutSeconds: args.confirmTimeoutSeconds,
         netpersonaVersion: PACKAGE_VERSION,

@@ -6,7 +6,7 @@ import type { HistoryEntry } from "../provider/resources/migration";
 import type { Agent, ConnectionArgs } from "./agent";
 import { Persona, type PersonaDefinition } from "./persona";
 import { markForbiddenKeys } from "../provider/persona/validate";
-import { type NetpersonaResourceOptions, NetpersonaResource } from "./resource";
+import { type NetpersonaResourceOptions, NetpersonaResource, resourceArg } from "./resource";
 import { PACKAGE_VERSION } from "./shim";
 
 export type { HistoryEntry, PolicyInput };
@@ -63,8 +63,14 @@ export class Migration extends NetpersonaResource {
       name,
       {
         migrationName: name,
-        source: pulumi.secret(agentRef(args.source)),
-        destination: pulumi.secret(agentRef(args.destination)),
+        source: pulumi.secret(
+          agentRef(resourceArg("Migration", name, "source", args.source, "the source host's Agent")),
+        ),
+        destination: pulumi.secret(
+          agentRef(
+            resourceArg("Migration", name, "destination", args.destination, "the destination host's Agent"),
+          ),
+        ),
         persona: markForbiddenKeys(persona),
         targetPersona: markForbiddenKeys(targetPersona),
         peer: args.peer,

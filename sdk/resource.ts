@@ -4,6 +4,7 @@
 // resource of the schema's token (`netpersona:index:Persona`) at the package's version, which the engine serves
 // with the plugin of that version (on PATH, or installed with `pulumi plugin install resource netpersona ...`).
 import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 
 import { PACKAGE_VERSION, providerShim } from "./shim";
 
@@ -49,6 +50,21 @@ function serializedProvider(kind: string): pulumi.Output<string> {
 /** The type token `pulumi.dynamic.Resource` registers for `type` of module `netpersona`. */
 function dynamicToken(type: string): string {
   return `pulumi-nodejs:dynamic/netpersona:${type}`;
+}
+
+/** An argument that must be another resource of this package (a JavaScript program, or TypeScript through
+ *  `as any`, can leave it out): an error naming the resource, the argument and the fix, printed without a
+ *  stack, instead of a TypeError from inside the SDK. */
+export function resourceArg<T>(
+  type: string,
+  name: string,
+  field: string,
+  value: T | undefined,
+  what: string,
+): T {
+  if (value === undefined || value === null || typeof value !== "object")
+    throw new RunError(`${type} '${name}': ${field} is required: give ${what}`);
+  return value;
 }
 
 /** A resource of this package, served by the provider its options choose. */

@@ -6,7 +6,17 @@ import * as assert from "node:assert/strict";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { Persona, StackCa, PACKAGE_VERSION, setDefaultProviderKind, type ProviderKind } from "../../sdk";
+import {
+  Agent,
+  Migration,
+  Persona,
+  PersonaAttachment,
+  StackCa,
+  PACKAGE_VERSION,
+  setDefaultProviderKind,
+  type ProviderKind,
+} from "../../sdk";
+import { RunError } from "@pulumi/pulumi/errors";
 import { providerShim } from "../../sdk/shim";
 
 /** `pulumi.dynamic.Resource` as the SDK used it before the choice existed (it is abstract). */
@@ -78,6 +88,28 @@ describe("TypeScript SDK: the dynamic provider or the plugin, with the same inpu
     const own = new StackCa("ca-own", {}, { providerKind: "dynamic" });
     assert.equal((await registration(byDefault)).type, "netpersona:index:StackCa");
     assert.equal((await registration(own)).type, "pulumi-nodejs:dynamic/netpersona:StackCa");
+  });
+
+  it("a missing resource argument (JavaScript, or `as any`) is named with its fix, without a stack", () => {
+    const refused = (make: () => unknown, message: string) =>
+      assert.throws(make, (e: Error) => {
+        assert.ok(e instanceof RunError, `${e.name}: ${e.message}`);
+        assert.equal(e.message, message);
+        return true;
+      });
+    const persona = new Persona("p-missing", args);
+    refused(
+      () => new PersonaAttachment("att", { persona } as never),
+      "PersonaAttachment 'att': agent is required: give the Agent of the host to attach to",
+    );
+    refused(
+      () => new Agent("a", { connection: { host: "10.0.0.1" } } as never),
+      "Agent 'a': ca is required: give the stack's StackCa (new StackCa(\"ca\"))",
+    );
+    refused(
+      () => new Migration("m", { peer: "10.0.0.2", destination: null } as never),
+      "Migration 'm': source is required: give the source host's Agent",
+    );
   });
 
   it("refuses a kind it does not know, naming the choices", () => {
