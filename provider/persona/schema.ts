@@ -45,6 +45,12 @@ export const QOS_PRIORITY_ORDER: readonly QosClass[] = [
 export const MTU_MIN = 576;
 export const MTU_MAX = 9000;
 
+/** The message of an optional field's wrong value; null is said as for every other field ("leave it out"). */
+const optionalField =
+  (text: string) =>
+  (iss: { input?: unknown }): string =>
+    iss.input === null ? `${text}, not null: give one or leave the field out` : text;
+
 const ifname = z
   .string()
   .regex(
@@ -143,18 +149,20 @@ export const routesSchema = z
 export const personaSchema = z
   .strictObject({
     congestionControl: z
-      .enum(CONGESTION_CONTROLS, { error: `must be one of: ${CONGESTION_CONTROLS.join(", ")}` })
+      .enum(CONGESTION_CONTROLS, {
+        error: optionalField(`must be one of: ${CONGESTION_CONTROLS.join(", ")}`),
+      })
       .meta({ title: "CongestionControl" })
       .optional()
       .describe("TCP congestion control for the routes the persona covers."),
     mtu: z
-      .int(`must be a whole number of bytes between ${MTU_MIN} and ${MTU_MAX}`)
+      .int({ error: optionalField(`must be a whole number of bytes between ${MTU_MIN} and ${MTU_MAX}`) })
       .min(MTU_MIN, `must be at least ${MTU_MIN} (the IPv4 minimum datagram size)`)
       .max(MTU_MAX, `must be at most ${MTU_MAX} (jumbo frames)`)
       .optional()
       .describe("MTU in bytes."),
     mtuScope: z
-      .enum(["route", "link", "both"], { error: "must be one of: route, link, both" })
+      .enum(["route", "link", "both"], { error: optionalField("must be one of: route, link, both") })
       .meta({ title: "MtuScope" })
       .default("route")
       .describe("Where the MTU applies: per-route `mtu lock` (default), the link, or both."),

@@ -53,7 +53,11 @@ describe("validation messages", () => {
           property: "personaName",
           reason: 'must be a string, not a whole number: give a display name such as "web", or leave it out',
         },
-        { property: "", reason: "mtu: must be a whole number of bytes between 576 and 9000" },
+        {
+          property: "",
+          reason:
+            "mtu: must be a whole number of bytes between 576 and 9000, not null: give one or leave the field out",
+        },
         {
           property: "qos",
           reason:
@@ -77,6 +81,22 @@ describe("validation messages", () => {
         reason: "must be a whole number from 1 to 36500, not a string: write the number without quotes",
       },
       { property: "", reason: "rotation: must be a string, not null: give one or leave the field out" },
+    ]);
+    assert.deepEqual(await check("persona", { congestionControl: null, mtu: null, mtuScope: null }), [
+      {
+        property: "",
+        reason:
+          "congestionControl: must be one of: cubic, bbr, reno, not null: give one or leave the field out",
+      },
+      {
+        property: "",
+        reason:
+          "mtu: must be a whole number of bytes between 576 and 9000, not null: give one or leave the field out",
+      },
+      {
+        property: "",
+        reason: "mtuScope: must be one of: route, link, both, not null: give one or leave the field out",
+      },
     ]);
     assert.deepEqual(await check("persona", { qos: null, dns: { servers: [] }, routes: { metric: 1.5 } }), [
       {
