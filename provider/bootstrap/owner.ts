@@ -4,7 +4,7 @@
 // and the fingerprint of the stack CA's certificate: no secrets); the preflight reads it back: an install
 // refuses, and a delete leaves in place, a directory whose record names another Agent. No record (a first install, or one made
 // before records existed) is nobody's: the install proceeds and writes one.
-import { X509Certificate } from "node:crypto";
+import { createHash } from "node:crypto";
 
 /** Written into installDir and stateDir by the install, beside the marker. */
 export const OWNER_FILE = ".netpersona-owner.json";
@@ -23,8 +23,14 @@ export interface OwnerSelf {
   caFingerprints: readonly string[];
 }
 
+/** SHA-256 of the certificate's DER, as `openssl x509 -fingerprint -sha256` says it, from the PEM's base64
+ *  without parsing the certificate: a delete never fails because a state's CA does not parse. */
 export function caFingerprintOf(caCertPem: string): string {
-  return new X509Certificate(caCertPem).fingerprint256.replace(/:/g, "").toLowerCase();
+  const body =
+    /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(caCertPem)?.[1] ?? caCertPem;
+  return createHash("sha256")
+    .update(Buffer.from(body.replace(/\s+/g, ""), "base64"))
+    .digest("hex");
 }
 
 export function ownerRecordOf(endpoint: string, caCertPem: string): OwnerRecord {

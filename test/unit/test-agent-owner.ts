@@ -1,6 +1,7 @@
 // The Agent's owner record (provider/bootstrap/owner.ts): parsing, who counts as the same Agent, and the exact
 // refusal an install into another Agent's directory gets. The lab side is test/lab/test-agent-owner.ts.
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 
 import {
   caFingerprintOf,
@@ -45,8 +46,12 @@ describe("Agent owner record", () => {
     const fp = caFingerprintOf(ca.certPem);
     assert.match(fp, /^[0-9a-f]{64}$/);
     assert.deepEqual(ownerRecordOf("h:1", ca.certPem), { endpoint: "h:1", caFingerprint: fp });
+    // The same value as the X.509 fingerprint, without parsing the certificate.
+    assert.equal(fp, new X509Certificate(ca.certPem).fingerprint256.replace(/:/g, "").toLowerCase());
     const other = await createCa({ commonName: "owner test CA" });
     assert.notEqual(caFingerprintOf(other.certPem), fp);
+    // A CA that does not parse (a damaged state) still has a fingerprint: a delete never fails on it.
+    assert.match(caFingerprintOf("not a certificate"), /^[0-9a-f]{64}$/);
   });
 
   it("the same endpoint and CA (or no record) is this Agent; any other endpoint or CA is not", () => {
