@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 
 import type { AgentConnection } from "../agent/rpc/client";
 import { issuesToFailures, parseWith } from "../persona/validate";
+import { errorLine } from "../util/errors";
 import { agentInputsSchema, type AgentInputs } from "./agent-schema";
 import {
   PACKAGE_VERSION,
@@ -146,9 +147,6 @@ export async function connectTo(
   });
 }
 
-/** The first line of a connection error without grpc-js's timestamps: the same failure reads the same. */
-const reasonOf = (err: Error) => err.message.split("\n")[0].replace(/ \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "");
-
 /** Connects over mTLS and waits (up to `timeoutMs`) until the agent answers GetInfo. */
 export async function waitForAgent(
   i: AgentReach,
@@ -166,8 +164,8 @@ export async function waitForAgent(
     } catch (err) {
       // Said once per distinct reason (grpc-js stamps each failure with the time), not every few attempts:
       // a dead agent is one line, not twenty.
-      const why = reasonOf(err as Error);
-      if (last === undefined || why !== reasonOf(last))
+      const why = errorLine(err as Error);
+      if (last === undefined || why !== errorLine(last))
         progress(name, `waiting for the agent at ${i.endpoint} (${why})`);
       last = err as Error;
       await new Promise((r) => setTimeout(r, 300));
@@ -374,7 +372,7 @@ export const agentProvider: pulumi.dynamic.ResourceProvider = {
       // next `pulumi up` restarts it over SSH (or reinstalls it when its files are gone).
       progress(
         name,
-        `the agent does not answer (${(err as Error).message.split("\n")[0].slice(0, 200)}): recorded as ` +
+        `the agent does not answer (${errorLine(err)}): recorded as ` +
           "running: false; `pulumi up` restarts it over SSH",
       );
       return { id, props: { ...props, running: false } };
